@@ -1,0 +1,4 @@
+DROP TABLE notifications;
+DROP TABLE refresh_tokens;
+DROP TABLE token_families;
+DROP TABLE users;

@@ -1,0 +1,95 @@
+//! The node's state, built once in `main` (or a test) and passed down.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::auth::password::hash_password;
+use crate::auth::rate_limit::RateLimiter;
+use crate::auth::tokens::TokenIssuer;
+use crate::config::Config;
+use crate::db::Database;
+use crate::events::{EventBus, LocalBus, RedisBus};
+use crate::observability::Metrics;
+
+/// Everything a request handler, resolver or background job needs.
+pub struct App {
+    /// The configuration the node started with.
+    pub config: Config,
+    /// The storage pool.
+    pub db: Database,
+    /// Where events are published and subscribed.
+    pub bus: Arc<dyn EventBus>,
+    /// Signs and checks access tokens.
+    pub tokens: TokenIssuer,
+    /// Counts login attempts.
+    pub login_limiter: RateLimiter,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// A hash checked for unknown login names, so their timing matches known ones.
+    pub dummy_password_hash: String,
+    /// When the node started.
+    pub started_at: Instant,
+    shutdown: watch::Sender<bool>,
+}
+
+impl App {
+    /// Connects storage (migrating it) and events as configured.
+    pub async fn build(config: Config) -> anyhow::Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let tokens = TokenIssuer::load(&config.auth, &config.data_dir)?;
+        let db = Database::connect(
+            &config.effective_database_url(),
+            config.database.db_pool_size,
+        )
+        .await?;
+        let (bus, login_limiter): (Arc<dyn EventBus>, RateLimiter) = match &config.redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.as_str()).context("parsing REDIS_URL")?;
+                let limiter = RateLimiter::Redis(
+                    client
+                        .get_connection_manager()
+                        .await
+                        .context("connecting to Redis")?,
+                );
+                (Arc::new(RedisBus::connect(client).await?), limiter)
+            }
+            None => (Arc::new(LocalBus::new()), RateLimiter::in_memory()),
+        };
+        let dummy_password_hash = hash_password("no such user, no such password".into())
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        Ok(Arc::new(Self {
+            config,
+            db,
+            bus,
+            tokens,
+            login_limiter,
+            metrics: Arc::new(Metrics::new()),
+            dummy_password_hash,
+            started_at: Instant::now(),
+            shutdown: watch::channel(false).0,
+        }))
+    }
+
+    /// Tells long-lived work (WebSockets, background jobs) to stop.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Completes once [`App::begin_shutdown`] has been called.
+    pub fn shutdown_requested(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut receiver = self.shutdown.subscribe();
+        async move {
+            while !*receiver.borrow_and_update() {
+                if receiver.changed().await.is_err() {
+                    // The app is gone without a shutdown call; nothing left to wait for.
+                    return;
+                }
+            }
+        }
+    }
+}

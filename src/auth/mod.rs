@@ -1,0 +1,140 @@
+//! Who is calling: tokens, passwords, sessions and the checks built on them.
+//!
+//! A resolver never reads a token itself: it asks the request's [`Session`]
+//! for a [`Viewer`] (an authenticated, active user), and a viewer hands out
+//! an [`AdminViewer`] only to admins, so admin-only code cannot be reached
+//! without the check.
+
+pub mod families;
+pub mod graphql;
+pub mod password;
+pub mod rate_limit;
+pub mod service;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::users::model::{Role, UserRow};
+
+use families::TokenFamilyRow;
+
+/// An authenticated, active user and the login session the token belongs to.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The account, as stored when the request was authenticated.
+    pub user: UserRow,
+    /// The login session (token family).
+    pub family_id: String,
+}
+
+/// Proof that the caller is an active admin.
+#[derive(Debug, Clone)]
+pub struct AdminViewer(pub Viewer);
+
+impl Viewer {
+    /// The user's id.
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+
+    /// True when the caller is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.user.role() == Role::Admin
+    }
+
+    /// The admin capability, or `FORBIDDEN`.
+    pub fn require_admin(&self) -> AppResult<AdminViewer> {
+        if self.is_admin() {
+            Ok(AdminViewer(self.clone()))
+        } else {
+            Err(AppError::Forbidden("only admins may do this".into()))
+        }
+    }
+}
+
+/// The credentials a request (or a WebSocket connection) arrived with.
+#[derive(Clone)]
+pub struct Session {
+    bearer: Option<String>,
+    /// Set for one HTTP request; unset on a WebSocket, where every operation checks anew.
+    verified: Option<Arc<OnceCell<Viewer>>>,
+}
+
+impl Session {
+    /// A session for one HTTP request: the token is checked at most once.
+    pub fn for_request(bearer: Option<String>) -> Self {
+        Self {
+            bearer,
+            verified: Some(Arc::new(OnceCell::new())),
+        }
+    }
+
+    /// A session for a long-lived connection: the token is checked at every operation,
+    /// so a deactivated user or a revoked session loses access at the next subscribe.
+    pub fn for_connection(bearer: Option<String>) -> Self {
+        Self {
+            bearer,
+            verified: None,
+        }
+    }
+
+    /// The caller.
+    pub async fn viewer(&self, app: &App) -> AppResult<Viewer> {
+        match &self.verified {
+            Some(cell) => cell
+                .get_or_try_init(|| authenticate(app, self.bearer.as_deref()))
+                .await
+                .cloned(),
+            None => authenticate(app, self.bearer.as_deref()).await,
+        }
+    }
+}
+
+/// Reads `Bearer <token>` from an `Authorization` header value.
+pub fn parse_bearer(header: &str) -> Option<String> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// Checks an access token: signature, expiry, live session, active user.
+pub async fn authenticate(app: &App, bearer: Option<&str>) -> AppResult<Viewer> {
+    let token =
+        bearer.ok_or_else(|| AppError::Unauthenticated("authentication required".into()))?;
+    let invalid = || AppError::Unauthenticated("invalid or expired token".into());
+    let claims = app.tokens.verify_access_token(token).ok_or_else(invalid)?;
+    let family = TokenFamilyRow::find(&app.db, &claims.fam)
+        .await?
+        .ok_or_else(invalid)?;
+    if family.user_id != claims.sub || family.revoked_at.is_some() {
+        return Err(invalid());
+    }
+    let user = UserRow::find_by_id(&app.db, &claims.sub)
+        .await?
+        .ok_or_else(invalid)?;
+    if !user.active {
+        return Err(AppError::Unauthenticated("account is deactivated".into()));
+    }
+    Ok(Viewer {
+        user,
+        family_id: family.id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bearer;
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(parse_bearer("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(parse_bearer("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(parse_bearer("Basic abc"), None);
+        assert_eq!(parse_bearer("Bearer "), None);
+        assert_eq!(parse_bearer("abc"), None);
+    }
+}

@@ -1,0 +1,131 @@
+//! Configuration, read from flags and environment variables.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `TIDEWATCH_BIND` | `127.0.0.1:8000` | address the HTTP server listens on |
+//! | `TIDEWATCH_DATA_DIR` | `./data` | holds the SQLite file and generated keys |
+//! | `DATABASE_URL` | `sqlite://<data dir>/tidewatch.db` | `sqlite://…` or `postgres://…` |
+//! | `REDIS_URL` | unset (in-process events) | Redis for events shared between nodes and rate limits |
+//! | `TIDEWATCH_JWT_SECRET` | generated into the data dir | HS256 signing key; nodes sharing a database must share it |
+//! | `TIDEWATCH_LOG_FORMAT` | `text` | `text` or `json` |
+//!
+//! The other knobs (token lifetimes, limits, registration) are listed in the
+//! README; each has a flag of the same name in kebab case.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Default address of the HTTP server.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
+/// Name of the SQLite file inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "tidewatch.db";
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "TIDEWATCH_BIND", default_value = DEFAULT_BIND)]
+    pub bind: SocketAddr,
+    /// Directory for the SQLite file and generated keys.
+    #[arg(long, env = "TIDEWATCH_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://path` or `postgres://…`. Default: SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Redis URL. When set, events travel through Redis pub/sub and rate limits live in Redis.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "TIDEWATCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Accounts and tokens.
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// HS256 signing key. Unset: generated once into the data directory.
+    #[arg(long, env = "TIDEWATCH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "TIDEWATCH_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl: u64,
+    /// Lifetime of refresh tokens, in seconds.
+    #[arg(long, env = "TIDEWATCH_REFRESH_TOKEN_TTL", default_value_t = 604_800)]
+    pub refresh_token_ttl: u64,
+    /// Whether anyone may register. When false, only admins create users.
+    #[arg(long, env = "TIDEWATCH_ALLOW_REGISTRATION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub allow_registration: bool,
+    /// Login attempts allowed per login name within the rate window.
+    #[arg(long, env = "TIDEWATCH_LOGIN_LIMIT_PER_NAME", default_value_t = 10)]
+    pub login_limit_per_name: u32,
+    /// Login attempts allowed per client address within the rate window.
+    #[arg(long, env = "TIDEWATCH_LOGIN_LIMIT_PER_ADDRESS", default_value_t = 50)]
+    pub login_limit_per_address: u32,
+    /// Length of the login rate window, in seconds.
+    #[arg(long, env = "TIDEWATCH_LOGIN_WINDOW", default_value_t = 300)]
+    pub login_window: u64,
+}
+
+/// Bounds on what one request may ask of the server.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "TIDEWATCH_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+    /// Deepest accepted GraphQL selection.
+    #[arg(long, env = "TIDEWATCH_MAX_QUERY_DEPTH", default_value_t = 15)]
+    pub max_query_depth: usize,
+    /// Highest accepted GraphQL query complexity.
+    #[arg(long, env = "TIDEWATCH_MAX_QUERY_COMPLEXITY", default_value_t = 2_000)]
+    pub max_query_complexity: usize,
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// Most open database connections per node.
+    #[arg(long, env = "TIDEWATCH_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+}
+
+impl Config {
+    /// The database URL in force: the configured one, or the SQLite file in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join(SQLITE_FILE_NAME).display()
+            ),
+        }
+    }
+
+    /// A configuration with every default, for a node whose data lives in `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut config = <Defaults as clap::Parser>::parse_from(["tidewatch"]).config;
+        config.data_dir = data_dir.into();
+        config
+    }
+}

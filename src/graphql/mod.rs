@@ -1,0 +1,103 @@
+//! The GraphQL schema: roots merged from each domain, limits, and context helpers.
+
+mod observe;
+pub mod pagination;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+
+use crate::app::App;
+use crate::auth::graphql::AuthMutation;
+use crate::auth::{Session, Viewer};
+use crate::error::AppResult;
+use crate::notifications::graphql::{
+    NotificationMutation, NotificationQuery, NotificationSubscription,
+};
+use crate::users::graphql::{UserMutation, UserQuery};
+
+/// Every query, merged from the domains.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(UserQuery, NotificationQuery);
+
+/// Every mutation, merged from the domains.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(AuthMutation, UserMutation, NotificationMutation);
+
+/// Every subscription, merged from the domains.
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(NotificationSubscription);
+
+/// The served schema.
+pub type TidewatchSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// The client's network address, as seen by this node (for rate limits).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+}
+
+/// The schema bound to a running node, with its limits and instrumentation.
+pub fn build_schema(app: Arc<App>) -> TidewatchSchema {
+    let limits = &app.config.limits;
+    builder()
+        .limit_depth(limits.max_query_depth)
+        .limit_complexity(limits.max_query_complexity)
+        .extension(observe::Observe::new(app.metrics.clone()))
+        .data(app)
+        .finish()
+}
+
+/// The schema without a node behind it: enough for SDL and introspection.
+pub fn unbound_schema() -> TidewatchSchema {
+    builder().finish()
+}
+
+/// The schema in SDL, as checked into `schema.graphql`.
+pub fn sdl() -> String {
+    unbound_schema().sdl()
+}
+
+/// What resolvers read from their context.
+pub trait ContextExt {
+    /// The node.
+    fn app(&self) -> &Arc<App>;
+    /// The authenticated caller, or `UNAUTHENTICATED`.
+    fn viewer(&self) -> impl std::future::Future<Output = AppResult<Viewer>> + Send;
+    /// The client's address, when known.
+    fn client_addr(&self) -> Option<IpAddr>;
+}
+
+impl ContextExt for Context<'_> {
+    fn app(&self) -> &Arc<App> {
+        self.data_unchecked::<Arc<App>>()
+    }
+
+    async fn viewer(&self) -> AppResult<Viewer> {
+        match self.data_opt::<Session>() {
+            Some(session) => session.viewer(self.app()).await,
+            None => Err(crate::error::AppError::Unauthenticated(
+                "authentication required".into(),
+            )),
+        }
+    }
+
+    fn client_addr(&self) -> Option<IpAddr> {
+        self.data_opt::<ClientAddr>().and_then(|addr| addr.0)
+    }
+}
+
+/// A stored UTC timestamp as a GraphQL `DateTime`.
+pub fn utc(stored: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    stored.and_utc()
+}

@@ -1,0 +1,138 @@
+//! Cursor connections: `first`/`after`, at most 100 a page, with `totalCount`.
+//!
+//! Cursors are opaque (base64 of the row id); ids are UUIDv7, so ordering
+//! by id is ordering by creation and pages are stable under inserts.
+
+use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields};
+use async_graphql::{OutputType, SimpleObject};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::error::{AppError, AppResult};
+
+/// Page size when `first` is not given.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+/// Largest page a client may ask for.
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// Fields every connection carries besides its edges.
+#[derive(SimpleObject)]
+pub struct ConnectionTotals {
+    /// Number of items matching the filter, across all pages.
+    pub total_count: i64,
+}
+
+/// A connection whose GraphQL type names come from `Name` and `EdgeName`.
+pub type CursorConnection<Node, Name, EdgeName> =
+    Connection<String, Node, ConnectionTotals, EmptyFields, Name, EdgeName>;
+
+/// A validated page request.
+pub struct PageRequest {
+    /// Rows to return.
+    pub limit: i64,
+    /// Id of the row the page starts after.
+    pub after_id: Option<String>,
+}
+
+impl PageRequest {
+    /// Checks `first` (1–100) and decodes `after`.
+    pub fn new(first: Option<i32>, after: Option<String>) -> AppResult<Self> {
+        let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&first) {
+            return Err(AppError::bad_input(
+                "first",
+                format!("first must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        let after_id = after.map(|cursor| decode_cursor(&cursor)).transpose()?;
+        Ok(Self {
+            limit: i64::from(first),
+            after_id,
+        })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether a next page exists.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Builds the connection from up to `fetch_limit()` rows, already in order.
+    pub fn connection<Row, Node, Name, EdgeName>(
+        &self,
+        mut rows: Vec<Row>,
+        total_count: i64,
+        id_of: impl Fn(&Row) -> &str,
+        node_of: impl Fn(Row) -> Node,
+    ) -> CursorConnection<Node, Name, EdgeName>
+    where
+        Node: OutputType,
+        Name: ConnectionNameType,
+        EdgeName: EdgeNameType,
+    {
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let has_next_page = rows.len() > limit;
+        rows.truncate(limit);
+        let mut connection = Connection::with_additional_fields(
+            self.after_id.is_some(),
+            has_next_page,
+            ConnectionTotals { total_count },
+        );
+        connection.edges = rows
+            .into_iter()
+            .map(|row| Edge::new(encode_cursor(id_of(&row)), node_of(row)))
+            .collect();
+        connection
+    }
+}
+
+/// The opaque cursor for a row id.
+pub fn encode_cursor(id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<String> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| AppError::bad_input("after", "not a valid cursor"))
+}
+
+/// Declares the GraphQL names of a connection and its edge type.
+#[macro_export]
+macro_rules! connection_names {
+    ($connection:ident, $edge:ident) => {
+        /// GraphQL name of the connection type.
+        pub struct $connection;
+        impl async_graphql::connection::ConnectionNameType for $connection {
+            fn type_name<T: async_graphql::OutputType>() -> String {
+                stringify!($connection).to_owned()
+            }
+        }
+        /// GraphQL name of the edge type.
+        pub struct $edge;
+        impl async_graphql::connection::EdgeNameType for $edge {
+            fn type_name<T: async_graphql::OutputType>() -> String {
+                stringify!($edge).to_owned()
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_bounds_and_cursors() {
+        assert_eq!(PageRequest::new(None, None).unwrap().limit, 20);
+        assert!(PageRequest::new(Some(0), None).is_err());
+        assert!(PageRequest::new(Some(101), None).is_err());
+        let page = PageRequest::new(Some(5), Some(encode_cursor("abc"))).unwrap();
+        assert_eq!(page.after_id.as_deref(), Some("abc"));
+        assert!(matches!(
+            PageRequest::new(None, Some("%%%".into())),
+            Err(AppError::BadInput { field, .. }) if field == "after"
+        ));
+    }
+}

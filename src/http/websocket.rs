@@ -1,0 +1,167 @@
+//! The subscription socket: `graphql-transport-ws` and the legacy `graphql-ws`.
+//!
+//! The token comes in the `connection_init` payload, as
+//! `{"Authorization": "Bearer …"}` or `{"token": "…"}`; without a valid one
+//! the socket is closed with the reason. On shutdown every socket gets a
+//! going-away close frame.
+
+use std::sync::Arc;
+
+use async_graphql::http::{WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::Data;
+use futures_util::{future, SinkExt, StreamExt};
+use poem::http::header;
+use poem::web::websocket::{Message, WebSocket, WebSocketStream};
+use poem::{IntoResponse, Request, Response};
+
+use crate::app::App;
+use crate::auth::{authenticate, parse_bearer, Session};
+use crate::graphql::{ClientAddr, TidewatchSchema};
+
+/// Close code sent to every socket when the node shuts down (RFC 6455 "going away").
+const GOING_AWAY: u16 = 1001;
+
+/// Accepts the upgrade and serves the socket.
+pub fn upgrade(
+    request: &Request,
+    socket: WebSocket,
+    schema: TidewatchSchema,
+    app: Arc<App>,
+) -> Response {
+    let protocol = request
+        .headers()
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|offered| {
+            offered
+                .split(',')
+                .find_map(|name| name.trim().parse::<WebSocketProtocols>().ok())
+        })
+        // Clients that name no protocol get the current one.
+        .unwrap_or(WebSocketProtocols::GraphQLWS);
+    let client = ClientAddr(
+        request
+            .remote_addr()
+            .as_socket_addr()
+            .map(|address| address.ip()),
+    );
+    socket
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| serve(stream, schema, app, protocol, client))
+        .into_response()
+}
+
+/// Decrements the open-socket gauge however the socket ends.
+struct OpenSocket(Arc<App>);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.metrics.websocket_connections.dec();
+    }
+}
+
+async fn serve(
+    stream: WebSocketStream,
+    schema: TidewatchSchema,
+    app: Arc<App>,
+    protocol: WebSocketProtocols,
+    client: ClientAddr,
+) {
+    app.metrics.websocket_connections.inc();
+    let _open = OpenSocket(app.clone());
+    let shutdown = app.shutdown_requested();
+    futures_util::pin_mut!(shutdown);
+    let (mut sink, incoming) = stream.split();
+    let incoming = incoming
+        .take_while(|message| future::ready(message.is_ok()))
+        .filter_map(|message| {
+            future::ready(match message {
+                Ok(message) if message.is_text() || message.is_binary() => {
+                    Some(message.into_bytes())
+                }
+                _ => None,
+            })
+        });
+    let init_app = app.clone();
+    let outgoing = async_graphql::http::WebSocket::new(schema, incoming, protocol)
+        .on_connection_init(move |payload| connection_init(init_app, payload, client));
+    futures_util::pin_mut!(outgoing);
+    loop {
+        tokio::select! {
+            message = outgoing.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        return;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let _ = sink.send(Message::close_with(code, reason)).await;
+                    return;
+                }
+                None => {
+                    let _ = sink.close().await;
+                    return;
+                }
+            },
+            () = &mut shutdown => {
+                let _ = sink
+                    .send(Message::close_with(GOING_AWAY, "server shutting down"))
+                    .await;
+                return;
+            }
+        }
+    }
+}
+
+/// Checks the token in the `connection_init` payload.
+async fn connection_init(
+    app: Arc<App>,
+    payload: serde_json::Value,
+    client: ClientAddr,
+) -> async_graphql::Result<Data> {
+    let bearer = token_from_payload(&payload);
+    if let Err(error) = authenticate(&app, bearer.as_deref()).await {
+        return Err(async_graphql::Error::new(format!(
+            "UNAUTHENTICATED: {error}"
+        )));
+    }
+    let mut data = Data::default();
+    data.insert(Session::for_connection(bearer));
+    data.insert(client);
+    Ok(data)
+}
+
+/// `{"Authorization": "Bearer …"}` (any case) or `{"token": "…"}`.
+fn token_from_payload(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, value)| value.as_str())
+        .and_then(parse_bearer)
+        .or_else(|| {
+            object
+                .get("token")
+                .and_then(|value| value.as_str())
+                .map(str::to_owned)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::token_from_payload;
+
+    #[test]
+    fn token_in_either_payload_shape() {
+        let header = json!({"Authorization": "Bearer abc"});
+        let lower = json!({"authorization": "Bearer abc"});
+        let plain = json!({"token": "abc"});
+        for payload in [header, lower, plain] {
+            assert_eq!(token_from_payload(&payload).as_deref(), Some("abc"));
+        }
+        assert_eq!(token_from_payload(&json!({})), None);
+        assert_eq!(token_from_payload(&json!(null)), None);
+    }
+}

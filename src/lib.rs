@@ -1,0 +1,20 @@
+//! Tidewatch: one GraphQL control plane for software testing and operations.
+//!
+//! Domains (`users`, `notifications` …) each hold their rows and queries,
+//! their rules and their GraphQL types; `db`, `auth`, `events`, `graphql` and
+//! `http` are the shared plumbing. One [`App`] is built in `main` and passed down.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod notifications;
+pub mod observability;
+pub mod users;
+
+pub use app::App;
+pub use config::Config;

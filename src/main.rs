@@ -1,0 +1,97 @@
+//! The `tidewatch` command: serve (default), migrate, print the schema, create an admin.
+
+use std::io::Read;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tidewatch::config::Config;
+use tidewatch::users::model::Role;
+use tidewatch::users::service::{create_account, NewAccount};
+use tidewatch::{observability, App};
+
+/// Tidewatch: one GraphQL control plane for software testing and operations.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Account administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account. The password is read from TIDEWATCH_ADMIN_PASSWORD or stdin.
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    observability::init_tracing(cli.config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = App::build(cli.config).await?;
+            tidewatch::http::serve(app).await
+        }
+        Command::Migrate => {
+            App::build(cli.config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", tidewatch::graphql::sdl());
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { username, email },
+        } => {
+            let password = read_admin_password()?;
+            let app = App::build(cli.config).await?;
+            let account = NewAccount {
+                username,
+                email,
+                password,
+            };
+            let user = create_account(&app, account, Role::Admin)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("created admin {} ({})", user.username, user.id);
+            Ok(())
+        }
+    }
+}
+
+/// The new admin's password: `TIDEWATCH_ADMIN_PASSWORD`, else the first line of stdin.
+fn read_admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("TIDEWATCH_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from stdin")?;
+    Ok(input.lines().next().unwrap_or_default().to_owned())
+}

@@ -1,0 +1,6 @@
+//! Accounts: rows, rules and GraphQL.
+
+pub mod graphql;
+pub mod model;
+pub mod service;
+pub mod validate;

@@ -1,0 +1,11 @@
+//! Integration tests: one binary, a real node per test (see `support`).
+
+mod support;
+
+mod auth;
+mod events;
+mod limits;
+mod notifications;
+mod probes;
+mod schema;
+mod users;

@@ -1,0 +1,272 @@
+//! Accounts: roles, admin operations, validation, duplicates, unknown ids.
+
+use serde_json::json;
+
+use crate::backend_test;
+use crate::support::{Backend, TestApp};
+
+const CREATE_USER: &str =
+    "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id username email role active } } }";
+const DELETE_USER: &str =
+    "mutation($input: DeleteUserInput!) { deleteUser(input: $input) { deletedUserId } }";
+const REGISTER: &str =
+    "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }";
+
+backend_test! {
+    async fn first_account_is_admin_and_later_ones_are_users(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        let user = app.register("ada").await;
+        assert_eq!(app.me(&admin.access_token).await.ok().data("me.role"), "ADMIN");
+        assert_eq!(app.me(&user.access_token).await.ok().data("me.role"), "USER");
+    }
+}
+
+backend_test! {
+    async fn admin_operations_are_forbidden_to_users(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        let user = app.register("ada").await;
+        let token = Some(user.access_token.as_str());
+        let create = app
+            .graphql(token, CREATE_USER, json!({ "input": {
+                "username": "eve", "email": "eve@example.com", "password": "long-enough" } }))
+            .await;
+        let update = app.update_user(&user.access_token, &admin.id, json!({ "role": "USER" })).await;
+        let promote_self = app.update_user(&user.access_token, &user.id, json!({ "role": "ADMIN" })).await;
+        let delete = app
+            .graphql(token, DELETE_USER, json!({ "input": { "id": admin.id } }))
+            .await;
+        for reply in [create, update, promote_self, delete] {
+            assert_eq!(reply.code(), "FORBIDDEN", "{}", reply.0);
+        }
+        // Nothing changed.
+        assert_eq!(app.me(&admin.access_token).await.ok().data("me.role"), "ADMIN");
+        assert_eq!(app.me(&user.access_token).await.ok().data("me.role"), "USER");
+        let users = app
+            .graphql(Some(&admin.access_token), "{ users { totalCount } }", json!({}))
+            .await
+            .ok();
+        assert_eq!(users.data("users.totalCount"), 2);
+    }
+}
+
+backend_test! {
+    async fn admins_create_update_and_delete_users(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        let token = Some(admin.access_token.as_str());
+        let created = app
+            .graphql(token, CREATE_USER, json!({ "input": {
+                "username": "Eve", "email": "EVE@example.com", "password": "long-enough", "role": "ADMIN" } }))
+            .await
+            .ok();
+        assert_eq!(created.data("createUser.user.email"), "eve@example.com");
+        assert_eq!(created.data("createUser.user.role"), "ADMIN");
+        let eve = created.data("createUser.user.id").as_str().unwrap().to_owned();
+        app.login("eve", "long-enough").await.ok();
+
+        let updated = app
+            .update_user(&admin.access_token, &eve, json!({ "username": "eve2", "role": "USER" }))
+            .await
+            .ok();
+        assert_eq!(updated.data("updateUser.user.username"), "eve2");
+        assert_eq!(updated.data("updateUser.user.role"), "USER");
+
+        let deleted = app
+            .graphql(token, DELETE_USER, json!({ "input": { "id": eve } }))
+            .await
+            .ok();
+        assert_eq!(deleted.data("deleteUser.deletedUserId"), eve.as_str());
+        let gone = app
+            .graphql(token, "query($id: ID!) { user(id: $id) { id } }", json!({ "id": eve }))
+            .await;
+        assert_eq!(gone.code(), "NOT_FOUND");
+        assert_eq!(app.login("eve2", "long-enough").await.code(), "UNAUTHENTICATED");
+    }
+}
+
+backend_test! {
+    async fn users_list_filters_and_pages(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        for name in ["alice", "albert", "bob", "carol", "alfred"] {
+            app.register(name).await;
+        }
+        let query = "query($first: Int, $after: String, $filter: UserFilterInput) {
+            users(first: $first, after: $after, filter: $filter) {
+                totalCount nodes { username } edges { cursor node { username } }
+                pageInfo { hasNextPage hasPreviousPage endCursor } } }";
+        let token = Some(admin.access_token.as_str());
+        let search = app
+            .graphql(token, query, json!({ "filter": { "search": "AL" } }))
+            .await
+            .ok();
+        assert_eq!(search.data("users.totalCount"), 3);
+        assert_eq!(
+            search.data("users.nodes"),
+            &json!([{ "username": "alice" }, { "username": "albert" }, { "username": "alfred" }])
+        );
+        let admins = app
+            .graphql(token, query, json!({ "filter": { "role": "ADMIN" } }))
+            .await
+            .ok();
+        assert_eq!(admins.data("users.nodes"), &json!([{ "username": "root" }]));
+
+        let mut seen = Vec::new();
+        let mut after = serde_json::Value::Null;
+        loop {
+            let page = app
+                .graphql(token, query, json!({ "first": 4, "after": after }))
+                .await
+                .ok();
+            assert_eq!(page.data("users.totalCount"), 6);
+            for node in page.data("users.nodes").as_array().unwrap() {
+                seen.push(node["username"].as_str().unwrap().to_owned());
+            }
+            if page.data("users.pageInfo.hasNextPage") == false {
+                break;
+            }
+            after = page.data("users.pageInfo.endCursor").clone();
+        }
+        assert_eq!(seen, ["root", "alice", "albert", "bob", "carol", "alfred"]);
+
+        for (first, after) in [(json!(0), json!(null)), (json!(101), json!(null)), (json!(5), json!("!!"))] {
+            let reply = app.graphql(token, query, json!({ "first": first, "after": after })).await;
+            assert_eq!(reply.code(), "BAD_USER_INPUT");
+        }
+    }
+}
+
+backend_test! {
+    async fn every_validation_error_names_its_field(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let cases = [
+            ("ab", "ab@example.com", "long-enough", "username"),
+            ("has space", "x@example.com", "long-enough", "username"),
+            (&"x".repeat(33), "x@example.com", "long-enough", "username"),
+            ("valid", "not-an-email", "long-enough", "email"),
+            ("valid", "valid@localhost", "long-enough", "email"),
+            ("valid", "valid@example.com", "short", "password"),
+        ];
+        for (username, email, password, field) in cases {
+            let reply = app
+                .graphql(None, REGISTER, json!({ "input": {
+                    "username": username, "email": email, "password": password } }))
+                .await;
+            assert_eq!(reply.code(), "BAD_USER_INPUT", "{username} {email}");
+            assert_eq!(reply.extension("field"), field, "{username} {email}");
+        }
+        // Nothing was stored: the first real registration is still the admin.
+        let admin = app.register("valid").await;
+        assert_eq!(app.me(&admin.access_token).await.ok().data("me.role"), "ADMIN");
+        let bad = app
+            .graphql(Some(&admin.access_token), CREATE_USER, json!({ "input": {
+                "username": "ok-name", "email": "bad", "password": "long-enough" } }))
+            .await;
+        assert_eq!(bad.extension("field"), "email");
+        let bad = app.update_user(&admin.access_token, &admin.id, json!({ "username": "x" })).await;
+        assert_eq!(bad.extension("field"), "username");
+    }
+}
+
+backend_test! {
+    async fn duplicate_usernames_and_emails_conflict(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("ada").await;
+        let bob = app.register("bob").await;
+        for (username, email) in [("ADA", "new@example.com"), ("new", "Ada@Example.com")] {
+            let reply = app
+                .graphql(None, REGISTER, json!({ "input": {
+                    "username": username, "email": email, "password": "long-enough" } }))
+                .await;
+            assert_eq!(reply.code(), "CONFLICT", "{username} {email}");
+        }
+        let rename = app.update_user(&admin.access_token, &bob.id, json!({ "username": "Ada" })).await;
+        assert_eq!(rename.code(), "CONFLICT");
+        let same = app.update_user(&admin.access_token, &bob.id, json!({ "username": "BOB" })).await.ok();
+        assert_eq!(same.data("updateUser.user.username"), "BOB");
+    }
+}
+
+backend_test! {
+    async fn unknown_ids_are_not_found(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        let token = Some(admin.access_token.as_str());
+        let missing = "01900000-0000-7000-8000-000000000000";
+        let read = app
+            .graphql(token, "query($id: ID!) { user(id: $id) { id } }", json!({ "id": missing }))
+            .await;
+        let update = app.update_user(&admin.access_token, missing, json!({ "active": false })).await;
+        let delete = app
+            .graphql(token, DELETE_USER, json!({ "input": { "id": missing } }))
+            .await;
+        for reply in [read, update, delete] {
+            assert_eq!(reply.code(), "NOT_FOUND", "{}", reply.0);
+        }
+    }
+}
+
+backend_test! {
+    async fn the_last_active_admin_stays(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let root = app.register("root").await;
+        let token = root.access_token.as_str();
+        for change in [json!({ "role": "USER" }), json!({ "active": false })] {
+            assert_eq!(app.update_user(token, &root.id, change).await.code(), "CONFLICT");
+        }
+        let delete = app
+            .graphql(Some(token), DELETE_USER, json!({ "input": { "id": root.id } }))
+            .await;
+        assert_eq!(delete.code(), "CONFLICT");
+
+        // With a second admin, the first may step down.
+        let ada = app.register("ada").await;
+        app.update_user(token, &ada.id, json!({ "role": "ADMIN" })).await.ok();
+        app.update_user(token, &root.id, json!({ "role": "USER" })).await.ok();
+        assert_eq!(app.me(token).await.ok().data("me.role"), "USER");
+        // Now ada is the last one.
+        assert_eq!(
+            app.update_user(&ada.access_token, &ada.id, json!({ "active": false })).await.code(),
+            "CONFLICT"
+        );
+    }
+}
+
+backend_test! {
+    async fn deactivated_users_lose_access_at_once(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        let ada = app.register("ada").await;
+        app.update_user(&admin.access_token, &ada.id, json!({ "active": false })).await.ok();
+        assert_eq!(app.me(&ada.access_token).await.code(), "UNAUTHENTICATED");
+        assert_eq!(app.login("ada", &ada.password).await.code(), "UNAUTHENTICATED");
+        assert_eq!(app.refresh(&ada.refresh_token).await.code(), "UNAUTHENTICATED");
+
+        app.update_user(&admin.access_token, &ada.id, json!({ "active": true })).await.ok();
+        app.me(&ada.access_token).await.ok();
+        app.login("ada", &ada.password).await.ok();
+    }
+}
+
+backend_test! {
+    async fn password_hashes_never_leave_the_server(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        let reply = app
+            .graphql(Some(&admin.access_token), "{ me { passwordHash } }", json!({}))
+            .await;
+        assert_eq!(reply.code(), "BAD_USER_INPUT");
+        let everything = app
+            .graphql(
+                Some(&admin.access_token),
+                "{ me { id username email role active createdAt lastLoginAt } users { nodes { id username email } } }",
+                json!({}),
+            )
+            .await
+            .ok();
+        assert!(!everything.0.to_string().contains("argon2"));
+        assert!(!everything.0.to_string().contains(&admin.password));
+    }
+}
