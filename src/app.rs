@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::events::{EventBus, LocalBus, RedisBus};
 use crate::observability::Metrics;
+use crate::secrets::SecretBox;
 
 /// Everything a request handler, resolver or background job needs.
 pub struct App {
@@ -24,6 +25,8 @@ pub struct App {
     pub bus: Arc<dyn EventBus>,
     /// Signs and checks access tokens.
     pub tokens: TokenIssuer,
+    /// Seals and opens secrets stored in the database.
+    pub secrets: SecretBox,
     /// Counts login attempts.
     pub login_limiter: RateLimiter,
     /// Prometheus metrics.
@@ -41,6 +44,7 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let tokens = TokenIssuer::load(&config.auth, &config.data_dir)?;
+        let secrets = load_secrets(&config)?;
         let db = Database::connect(
             &config.effective_database_url(),
             config.database.db_pool_size,
@@ -67,6 +71,7 @@ impl App {
             db,
             bus,
             tokens,
+            secrets,
             login_limiter,
             metrics: Arc::new(Metrics::new()),
             dummy_password_hash,
@@ -92,4 +97,18 @@ impl App {
             }
         }
     }
+}
+
+/// The current sealing key, and the previous one during a rotation.
+fn load_secrets(config: &Config) -> anyhow::Result<SecretBox> {
+    let current =
+        SecretBox::load_or_generate(&config.data_dir, config.secrets.credential_key.as_deref())?;
+    let previous = config
+        .secrets
+        .previous_credential_key
+        .as_deref()
+        .map(SecretBox::from_base64_key)
+        .transpose()
+        .context("TIDEWATCH_PREVIOUS_CREDENTIAL_KEY")?;
+    Ok(SecretBox::with_previous(current, previous))
 }

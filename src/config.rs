@@ -46,6 +46,23 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub secrets: SecretsConfig,
+}
+
+/// Keys for secrets stored in the database (credentials, secret variables).
+#[derive(Debug, Clone, Args)]
+pub struct SecretsConfig {
+    /// Base64 32-byte key sealing stored secrets. Unset: generated once into the data directory.
+    #[arg(long, env = "TIDEWATCH_CREDENTIAL_KEY", hide_env_values = true)]
+    pub credential_key: Option<String>,
+    /// The key in use before a rotation; values sealed with it still open and are resealed.
+    #[arg(
+        long,
+        env = "TIDEWATCH_PREVIOUS_CREDENTIAL_KEY",
+        hide_env_values = true
+    )]
+    pub previous_credential_key: Option<String>,
 }
 
 /// How log lines are written.

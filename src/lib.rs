@@ -1,19 +1,24 @@
 //! Tidewatch: one GraphQL control plane for software testing and operations.
 //!
-//! Domains (`users`, `notifications` …) each hold their rows and queries,
+//! Domains (`users`, `projects`, `environments`, `cases`, `audit`, `notifications`) each hold their rows and queries,
 //! their rules and their GraphQL types; `db`, `auth`, `events`, `graphql` and
 //! `http` are the shared plumbing. One [`App`] is built in `main` and passed down.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod config;
 pub mod db;
+pub mod environments;
 pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod notifications;
 pub mod observability;
+pub mod projects;
+pub mod secrets;
 pub mod users;
 
 pub use app::App;

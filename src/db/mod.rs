@@ -10,6 +10,7 @@ pub mod schema;
 use std::time::Duration;
 
 use anyhow::Context;
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -18,6 +19,8 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// SQLite connection as seen by diesel-async.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
@@ -63,13 +66,33 @@ impl DbError {
 /// Result of a storage call.
 pub type DbResult<T> = Result<T, DbError>;
 
-/// The node's database: a pool on one of the two backends.
+/// The node's database: a pool on one of the two backends, and a statement counter.
 #[derive(Clone)]
-pub enum Database {
+pub struct Database {
+    /// The pool; [`db_run!`](crate::db_run) matches on it.
+    pub pools: Pools,
+    statements: StatementCounter,
+}
+
+/// A pool on one of the two backends.
+#[derive(Clone)]
+pub enum Pools {
     /// The embedded default.
     Sqlite(Pool<SqliteConn>),
     /// For several nodes.
     Postgres(Pool<AsyncPgConnection>),
+}
+
+/// Counts every SQL statement the node's connections run (tests check N+1 with it).
+#[derive(Clone, Default)]
+struct StatementCounter(Arc<AtomicU64>);
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Which backend a URL names.
@@ -104,7 +127,8 @@ fn sqlite_path(url: &str) -> &str {
 impl Database {
     /// Runs pending migrations, then opens a pool of at most `max_size` connections.
     pub async fn connect(url: &str, max_size: usize) -> anyhow::Result<Self> {
-        match Backend::from_url(url)? {
+        let statements = StatementCounter::default();
+        let pools = match Backend::from_url(url)? {
             Backend::Sqlite => {
                 let path = sqlite_path(url).to_owned();
                 if let Some(parent) = std::path::Path::new(&path).parent() {
@@ -115,13 +139,16 @@ impl Database {
                 }
                 migrate_sqlite(path.clone()).await?;
                 let mut manager_config = ManagerConfig::default();
-                manager_config.custom_setup = Box::new(|url| {
+                let counter = statements.clone();
+                manager_config.custom_setup = Box::new(move |url| {
                     let url = url.to_owned();
+                    let counter = counter.clone();
                     Box::pin(async move {
                         let mut conn = SqliteConn::establish(&url).await?;
                         conn.batch_execute(SQLITE_PRAGMAS)
                             .await
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        conn.set_instrumentation(counter);
                         Ok(conn)
                     })
                 });
@@ -132,11 +159,25 @@ impl Database {
                     .runtime(deadpool::Runtime::Tokio1)
                     .build()
                     .context("building the SQLite pool")?;
-                Ok(Self::Sqlite(pool))
+                Pools::Sqlite(pool)
             }
             Backend::Postgres => {
                 migrate_postgres(url.to_owned()).await?;
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+                let mut manager_config = ManagerConfig::default();
+                let counter = statements.clone();
+                manager_config.custom_setup = Box::new(move |url| {
+                    let url = url.to_owned();
+                    let counter = counter.clone();
+                    Box::pin(async move {
+                        let mut conn = AsyncPgConnection::establish(&url).await?;
+                        conn.set_instrumentation(counter);
+                        Ok(conn)
+                    })
+                });
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+                    url,
+                    manager_config,
+                );
                 let pool = Pool::builder(manager)
                     .max_size(max_size)
                     .wait_timeout(Some(POOL_WAIT_TIMEOUT))
@@ -144,17 +185,23 @@ impl Database {
                     .runtime(deadpool::Runtime::Tokio1)
                     .build()
                     .context("building the PostgreSQL pool")?;
-                Ok(Self::Postgres(pool))
+                Pools::Postgres(pool)
             }
-        }
+        };
+        Ok(Self { pools, statements })
     }
 
     /// The backend in use.
     pub fn backend(&self) -> Backend {
-        match self {
-            Self::Sqlite(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
+        match &self.pools {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// SQL statements run so far by this node's connections.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.0.load(Ordering::Relaxed)
     }
 
     /// Answers whether the database can run a statement now.
@@ -167,9 +214,9 @@ impl Database {
 
     /// Connections in use and idle, for the metrics endpoint.
     pub fn pool_usage(&self) -> (usize, usize) {
-        let status = match self {
-            Self::Sqlite(pool) => pool.status(),
-            Self::Postgres(pool) => pool.status(),
+        let status = match &self.pools {
+            Pools::Sqlite(pool) => pool.status(),
+            Pools::Postgres(pool) => pool.status(),
         };
         let idle = status.available;
         (status.size.saturating_sub(idle), idle)
@@ -191,8 +238,8 @@ macro_rules! db_run {
     ($db:expr, |$conn:ident| $body:expr) => {{
         #[allow(unused_imports)]
         use diesel_async::{AsyncConnection as _, RunQueryDsl as _, SimpleAsyncConnection as _};
-        match $db {
-            $crate::db::Database::Sqlite(pool) => {
+        match &$db.pools {
+            $crate::db::Pools::Sqlite(pool) => {
                 let mut pooled = pool
                     .get()
                     .await
@@ -200,7 +247,7 @@ macro_rules! db_run {
                 let $conn: &mut $crate::db::SqliteConn = &mut pooled;
                 $body
             }
-            $crate::db::Database::Postgres(pool) => {
+            $crate::db::Pools::Postgres(pool) => {
                 let mut pooled = pool
                     .get()
                     .await

@@ -54,3 +54,88 @@ diesel::joinable!(refresh_tokens -> token_families (family_id));
 diesel::joinable!(notifications -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(users, token_families, refresh_tokens, notifications);
+
+diesel::table! {
+    /// Projects: every case, environment and run belongs to one.
+    projects (id) {
+        id -> Text,
+        name -> Text,
+        description -> Text,
+        archived -> Bool,
+        settings -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Who belongs to a project, with which role.
+    project_members (project_id, user_id) {
+        project_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Named sets of variables of a project; secret values are sealed.
+    environments (id) {
+        id -> Text,
+        project_id -> Text,
+        name -> Text,
+        is_default -> Bool,
+        variables -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Test cases; `spec` is the typed spec as JSON, `tags` a JSON array.
+    cases (id) {
+        id -> Text,
+        project_id -> Text,
+        kind -> Text,
+        name -> Text,
+        description -> Text,
+        tags -> Text,
+        priority -> Integer,
+        active -> Bool,
+        spec -> Text,
+        created_by -> Text,
+        updated_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Who did what to which object, when.
+    audit_entries (id) {
+        id -> Text,
+        project_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        summary -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(project_members -> projects (project_id));
+diesel::joinable!(project_members -> users (user_id));
+diesel::joinable!(environments -> projects (project_id));
+diesel::joinable!(cases -> projects (project_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    projects,
+    project_members,
+    environments,
+    cases,
+    audit_entries,
+    users
+);

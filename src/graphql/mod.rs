@@ -1,5 +1,6 @@
 //! The GraphQL schema: roots merged from each domain, limits, and context helpers.
 
+pub mod loaders;
 mod observe;
 pub mod pagination;
 
@@ -9,23 +10,43 @@ use std::sync::Arc;
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::app::App;
+use crate::audit::graphql::AuditQuery;
 use crate::auth::graphql::AuthMutation;
 use crate::auth::{Session, Viewer};
+use crate::cases::graphql::{CaseMutation, CaseQuery};
+use crate::environments::graphql::{EnvironmentMutation, EnvironmentQuery};
 use crate::error::AppResult;
 use crate::notifications::graphql::{
     NotificationMutation, NotificationQuery, NotificationSubscription,
 };
+use crate::projects::access::ProjectAccess;
+use crate::projects::graphql::{ProjectMutation, ProjectQuery};
+use crate::projects::model::ProjectRole;
 use crate::users::graphql::{UserMutation, UserQuery};
 
 /// Every query, merged from the domains.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(UserQuery, NotificationQuery);
+pub struct QueryRoot(
+    UserQuery,
+    NotificationQuery,
+    ProjectQuery,
+    EnvironmentQuery,
+    CaseQuery,
+    AuditQuery,
+);
 
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(AuthMutation, UserMutation, NotificationMutation);
+pub struct MutationRoot(
+    AuthMutation,
+    UserMutation,
+    NotificationMutation,
+    ProjectMutation,
+    EnvironmentMutation,
+    CaseMutation,
+);
 
 /// Every subscription, merged from the domains.
 #[derive(MergedSubscription, Default)]
@@ -54,6 +75,7 @@ pub fn build_schema(app: Arc<App>) -> TidewatchSchema {
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .extension(observe::Observe::new(app.metrics.clone()))
+        .data(loaders::Loaders::new(&app))
         .data(app)
         .finish()
 }
@@ -76,6 +98,12 @@ pub trait ContextExt {
     fn viewer(&self) -> impl std::future::Future<Output = AppResult<Viewer>> + Send;
     /// The client's address, when known.
     fn client_addr(&self) -> Option<IpAddr>;
+    /// The caller's access to a project with at least `needed` (see [`ProjectAccess`]).
+    fn project_access(
+        &self,
+        project_id: &str,
+        needed: ProjectRole,
+    ) -> impl std::future::Future<Output = AppResult<ProjectAccess>> + Send;
 }
 
 impl ContextExt for Context<'_> {
@@ -94,6 +122,15 @@ impl ContextExt for Context<'_> {
 
     fn client_addr(&self) -> Option<IpAddr> {
         self.data_opt::<ClientAddr>().and_then(|addr| addr.0)
+    }
+
+    async fn project_access(
+        &self,
+        project_id: &str,
+        needed: ProjectRole,
+    ) -> AppResult<ProjectAccess> {
+        let viewer = self.viewer().await?;
+        ProjectAccess::require(self.app(), &viewer, project_id, needed).await
     }
 }
 

@@ -56,13 +56,65 @@ impl PageRequest {
         self.limit + 1
     }
 
-    /// Builds the connection from up to `fetch_limit()` rows, already in order.
+    /// Builds the connection from up to `fetch_limit()` rows ordered by id (cursor: the id).
     pub fn connection<Row, Node, Name, EdgeName>(
+        &self,
+        rows: Vec<Row>,
+        total_count: i64,
+        id_of: impl Fn(&Row) -> &str,
+        node_of: impl FnMut(Row) -> Node,
+    ) -> CursorConnection<Node, Name, EdgeName>
+    where
+        Node: OutputType,
+        Name: ConnectionNameType,
+        EdgeName: EdgeNameType,
+    {
+        self.build(
+            rows,
+            total_count,
+            |_, row| encode_cursor(id_of(row)),
+            node_of,
+        )
+    }
+
+    /// The position a cursor stands for, in lists sorted by other columns than the id.
+    pub fn offset(&self) -> AppResult<i64> {
+        match &self.after_id {
+            None => Ok(0),
+            Some(position) => position
+                .parse::<i64>()
+                .ok()
+                .filter(|offset| *offset >= 0)
+                .ok_or_else(|| AppError::bad_input("after", "not a valid cursor")),
+        }
+    }
+
+    /// Builds the connection from up to `fetch_limit()` rows starting at `offset`
+    /// (cursor: the position).
+    pub fn offset_connection<Row, Node, Name, EdgeName>(
+        &self,
+        rows: Vec<Row>,
+        total_count: i64,
+        offset: i64,
+        node_of: impl FnMut(Row) -> Node,
+    ) -> CursorConnection<Node, Name, EdgeName>
+    where
+        Node: OutputType,
+        Name: ConnectionNameType,
+        EdgeName: EdgeNameType,
+    {
+        let cursor = |index: usize, _: &Row| {
+            encode_cursor(&(offset + i64::try_from(index).unwrap_or(i64::MAX) + 1).to_string())
+        };
+        self.build(rows, total_count, cursor, node_of)
+    }
+
+    fn build<Row, Node, Name, EdgeName>(
         &self,
         mut rows: Vec<Row>,
         total_count: i64,
-        id_of: impl Fn(&Row) -> &str,
-        node_of: impl Fn(Row) -> Node,
+        cursor_of: impl Fn(usize, &Row) -> String,
+        mut node_of: impl FnMut(Row) -> Node,
     ) -> CursorConnection<Node, Name, EdgeName>
     where
         Node: OutputType,
@@ -79,7 +131,8 @@ impl PageRequest {
         );
         connection.edges = rows
             .into_iter()
-            .map(|row| Edge::new(encode_cursor(id_of(&row)), node_of(row)))
+            .enumerate()
+            .map(|(index, row)| Edge::new(cursor_of(index, &row), node_of(row)))
             .collect();
         connection
     }

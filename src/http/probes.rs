@@ -26,22 +26,8 @@ pub async fn health(Data(app): Data<&Arc<App>>) -> Json<serde_json::Value> {
 /// Readiness: 200 when the database (and Redis, when configured) answer, else 503.
 #[handler]
 pub async fn ready(Data(app): Data<&Arc<App>>) -> Response {
-    let database = match tokio::time::timeout(READY_TIMEOUT, app.db.ping()).await {
-        Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness: database unavailable");
-            "unavailable".to_owned()
-        }
-        Err(_) => "timed out".to_owned(),
-    };
-    let events = match tokio::time::timeout(READY_TIMEOUT, app.bus.ping()).await {
-        Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness: event bus unavailable");
-            "unavailable".to_owned()
-        }
-        Err(_) => "timed out".to_owned(),
-    };
+    let database = check("database", app.db.ping()).await;
+    let events = check("event bus", app.bus.ping()).await;
     let ready = database == "ok" && events == "ok";
     let status = if ready {
         StatusCode::OK
@@ -55,6 +41,21 @@ pub async fn ready(Data(app): Data<&Arc<App>>) -> Response {
     }))
     .with_status(status)
     .into_response()
+}
+
+/// `ok`, `unavailable` or `timed out`; failures are logged.
+async fn check<E: std::fmt::Display>(
+    dependency: &str,
+    probe: impl std::future::Future<Output = Result<(), E>>,
+) -> &'static str {
+    match tokio::time::timeout(READY_TIMEOUT, probe).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(error)) => {
+            tracing::warn!(%error, dependency, "readiness check failed");
+            "unavailable"
+        }
+        Err(_) => "timed out",
+    }
 }
 
 /// Prometheus text format.

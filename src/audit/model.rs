@@ -1,0 +1,109 @@
+//! Audit rows and their queries.
+
+use chrono::NaiveDateTime;
+use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+use diesel::{Insertable, Queryable, Selectable};
+
+use crate::db::schema::audit_entries;
+use crate::db::{Database, DbResult};
+use crate::db_run;
+
+/// A stored audit entry.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_entries)]
+pub struct AuditRow {
+    pub id: String,
+    pub project_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub summary: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Which entries of a project to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only entries by this user.
+    pub actor_id: Option<String>,
+    /// Only this action (`case.create` …).
+    pub action: Option<String>,
+    /// Only this object type (`case`, `environment` …).
+    pub object_type: Option<String>,
+    /// Only entries at or after this time.
+    pub since: Option<NaiveDateTime>,
+    /// Only entries before this time.
+    pub until: Option<NaiveDateTime>,
+}
+
+/// `audit_entries` of one project narrowed by an [`AuditFilter`].
+macro_rules! filtered_audit {
+    ($project_id:expr, $filter:expr) => {{
+        let filter: &AuditFilter = $filter;
+        let mut query = audit_entries::table
+            .filter(audit_entries::project_id.eq($project_id.to_owned()))
+            .into_boxed();
+        if let Some(actor_id) = filter.actor_id.clone() {
+            query = query.filter(audit_entries::actor_id.eq(actor_id));
+        }
+        if let Some(action) = filter.action.clone() {
+            query = query.filter(audit_entries::action.eq(action));
+        }
+        if let Some(object_type) = filter.object_type.clone() {
+            query = query.filter(audit_entries::object_type.eq(object_type));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(audit_entries::created_at.ge(since));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(audit_entries::created_at.lt(until));
+        }
+        query
+    }};
+}
+
+/// Database methods.
+impl AuditRow {
+    /// Stores the entry.
+    pub async fn insert(&self, db: &Database) -> DbResult<()> {
+        db_run!(db, |conn| {
+            diesel::insert_into(audit_entries::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Newest first, older than the cursor id; `limit: None` returns every match.
+    pub async fn page(
+        db: &Database,
+        project_id: &str,
+        filter: &AuditFilter,
+        before_id: Option<&str>,
+        limit: Option<i64>,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            let mut query = filtered_audit!(project_id, filter).select(Self::as_select());
+            if let Some(before_id) = before_id {
+                query = query.filter(audit_entries::id.lt(before_id.to_owned()));
+            }
+            if let Some(limit) = limit {
+                query = query.limit(limit);
+            }
+            Ok(query.order(audit_entries::id.desc()).load(conn).await?)
+        })
+    }
+
+    /// How many entries match.
+    pub async fn count(db: &Database, project_id: &str, filter: &AuditFilter) -> DbResult<i64> {
+        db_run!(db, |conn| {
+            Ok(filtered_audit!(project_id, filter)
+                .count()
+                .get_result(conn)
+                .await?)
+        })
+    }
+}

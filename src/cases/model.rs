@@ -1,0 +1,287 @@
+//! Case rows and their queries.
+
+use chrono::NaiveDateTime;
+use diesel::{AsChangeset, Insertable, Queryable, Selectable};
+use diesel::{
+    BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl,
+    SelectableHelper, TextExpressionMethods,
+};
+
+use crate::db::schema::cases;
+use crate::db::{Database, DbResult};
+use crate::db_run;
+use crate::users::model::{escape_like, lower};
+
+use super::spec::{CaseKind, CaseSpec};
+
+/// A stored case; `spec` is the [`CaseSpec`] as JSON and `tags` a JSON array.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cases)]
+pub struct CaseRow {
+    pub id: String,
+    pub project_id: String,
+    pub kind: String,
+    pub name: String,
+    pub description: String,
+    pub tags: String,
+    pub priority: i32,
+    pub active: bool,
+    pub spec: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a case; `None` leaves a column as it is.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = cases)]
+pub struct CaseChanges {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<String>,
+    pub priority: Option<i32>,
+    pub active: Option<bool>,
+    pub spec: Option<String>,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Which cases of a project to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only this kind.
+    pub kind: Option<CaseKind>,
+    /// Only cases carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// Only active (or only inactive) cases.
+    pub active: Option<bool>,
+    /// Part of the name, description or spec (URLs live there), case-insensitive.
+    pub search: Option<String>,
+}
+
+/// The column a case list is sorted by.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseOrderField {
+    /// Creation time.
+    #[default]
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Name.
+    Name,
+    /// Priority.
+    Priority,
+}
+
+/// Sort direction.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// The stored spelling of a kind.
+pub fn kind_str(kind: CaseKind) -> &'static str {
+    match kind {
+        CaseKind::Http => "HTTP",
+        CaseKind::Perf => "PERF",
+        CaseKind::Script => "SCRIPT",
+        CaseKind::Ui => "UI",
+    }
+}
+
+/// Local methods.
+impl CaseRow {
+    /// The case's kind.
+    pub fn kind(&self) -> CaseKind {
+        match self.kind.as_str() {
+            "PERF" => CaseKind::Perf,
+            "SCRIPT" => CaseKind::Script,
+            "UI" => CaseKind::Ui,
+            _ => CaseKind::Http,
+        }
+    }
+
+    /// The parsed spec.
+    pub fn spec(&self) -> serde_json::Result<CaseSpec> {
+        serde_json::from_str(&self.spec)
+    }
+
+    /// The tags.
+    pub fn tags(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+}
+
+/// One project's `cases` narrowed by a [`CaseFilter`], boxed for the backend in use.
+macro_rules! filtered_cases {
+    ($project_id:expr, $filter:expr) => {{
+        let filter: &CaseFilter = $filter;
+        let mut query = cases::table
+            .filter(cases::project_id.eq($project_id.to_owned()))
+            .into_boxed();
+        if let Some(kind) = filter.kind {
+            query = query.filter(cases::kind.eq(kind_str(kind)));
+        }
+        for tag in &filter.tags {
+            let pattern = format!("%{}%", escape_like(&serde_json::json!(tag).to_string()));
+            query = query.filter(cases::tags.like(pattern).escape('\\'));
+        }
+        if let Some(active) = filter.active {
+            query = query.filter(cases::active.eq(active));
+        }
+        if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+            query = query.filter(
+                lower(cases::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(cases::description).like(pattern.clone()).escape('\\'))
+                    .or(lower(cases::spec).like(pattern).escape('\\')),
+            );
+        }
+        query
+    }};
+}
+
+/// Database methods.
+impl CaseRow {
+    /// Stores cases, all or none.
+    pub async fn insert_all(db: &Database, rows: &[Self]) -> DbResult<()> {
+        db_run!(db, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                // One statement per row: SQLite cannot take diesel's multi-row
+                // insert, and inside one transaction the rows cost little each.
+                for row in rows {
+                    diesel::insert_into(cases::table)
+                        .values(row)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// The case `id`.
+    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(cases::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// The cases with these ids, in no particular order.
+    pub async fn find_by_ids(db: &Database, ids: &[String]) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(cases::table
+                .filter(cases::id.eq_any(ids))
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Applies `changes`; returns the updated row, if any.
+    pub async fn update(db: &Database, id: &str, changes: &CaseChanges) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(cases::table.find(id))
+                .set(changes)
+                .returning(Self::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Sets the active flag of `ids`; returns how many rows changed.
+    pub async fn set_active(
+        db: &Database,
+        ids: &[String],
+        active: bool,
+        by: &str,
+        at: NaiveDateTime,
+    ) -> DbResult<usize> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(cases::table.filter(cases::id.eq_any(ids)))
+                .set((
+                    cases::active.eq(active),
+                    cases::updated_by.eq(by),
+                    cases::updated_at.eq(at),
+                ))
+                .execute(conn)
+                .await?)
+        })
+    }
+
+    /// Deletes the case; returns whether it existed.
+    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            Ok(diesel::delete(cases::table.find(id)).execute(conn).await? > 0)
+        })
+    }
+
+    /// One page of a project's cases, sorted, from `offset`; `limit: None` returns all.
+    pub async fn page(
+        db: &Database,
+        project_id: &str,
+        filter: &CaseFilter,
+        order: (CaseOrderField, SortDirection),
+        offset: i64,
+        limit: Option<i64>,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            let mut query = filtered_cases!(project_id, filter)
+                .select(Self::as_select())
+                .offset(offset);
+            if let Some(limit) = limit {
+                query = query.limit(limit);
+            }
+            let descending = order.1 == SortDirection::Desc;
+            query = match (order.0, descending) {
+                (CaseOrderField::CreatedAt, false) => {
+                    query.order((cases::created_at.asc(), cases::id.asc()))
+                }
+                (CaseOrderField::CreatedAt, true) => {
+                    query.order((cases::created_at.desc(), cases::id.desc()))
+                }
+                (CaseOrderField::UpdatedAt, false) => {
+                    query.order((cases::updated_at.asc(), cases::id.asc()))
+                }
+                (CaseOrderField::UpdatedAt, true) => {
+                    query.order((cases::updated_at.desc(), cases::id.desc()))
+                }
+                (CaseOrderField::Name, false) => query.order((cases::name.asc(), cases::id.asc())),
+                (CaseOrderField::Name, true) => query.order((cases::name.desc(), cases::id.desc())),
+                (CaseOrderField::Priority, false) => {
+                    query.order((cases::priority.asc(), cases::id.asc()))
+                }
+                (CaseOrderField::Priority, true) => {
+                    query.order((cases::priority.desc(), cases::id.desc()))
+                }
+            };
+            Ok(query.load(conn).await?)
+        })
+    }
+
+    /// How many of a project's cases match.
+    pub async fn count(db: &Database, project_id: &str, filter: &CaseFilter) -> DbResult<i64> {
+        db_run!(db, |conn| {
+            Ok(filtered_cases!(project_id, filter)
+                .count()
+                .get_result(conn)
+                .await?)
+        })
+    }
+}

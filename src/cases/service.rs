@@ -1,0 +1,336 @@
+//! Case rules: fields, specs, who may write which kind, bulk changes.
+
+use std::collections::BTreeMap;
+
+use crate::app::App;
+use crate::audit;
+use crate::auth::Viewer;
+use crate::db::now;
+use crate::error::{AppError, AppResult};
+use crate::projects::access::ProjectAccess;
+use crate::projects::model::ProjectRole;
+
+use super::model::{kind_str, CaseChanges, CaseRow};
+use super::spec::{CaseKind, CaseSpec};
+use super::validate::validate_spec;
+
+/// Longest case name, in characters.
+const MAX_NAME_LENGTH: usize = 200;
+/// Longest description, in characters.
+const MAX_DESCRIPTION_LENGTH: usize = 5000;
+/// Most tags on one case.
+const MAX_TAGS: usize = 20;
+/// Priority bounds (0 is the most urgent).
+pub const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = 0..=9;
+/// Priority of a case that names none.
+pub const DEFAULT_PRIORITY: i32 = 2;
+
+/// What a new case holds.
+pub struct NewCase {
+    /// Name, 1–200 characters.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Labels for finding and running cases together.
+    pub tags: Vec<String>,
+    /// 0 (most urgent) to 9.
+    pub priority: Option<i32>,
+    /// Inactive cases are kept but not run.
+    pub active: Option<bool>,
+    /// The typed spec.
+    pub spec: CaseSpec,
+}
+
+/// Changes to a case; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct CaseEdit {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New tags (replace the list).
+    pub tags: Option<Vec<String>>,
+    /// New priority.
+    pub priority: Option<i32>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+    /// New spec (may change the kind).
+    pub spec: Option<CaseSpec>,
+}
+
+/// The role needed to write cases of `kind`: scripts and browser steps run code.
+pub fn role_to_write(kind: CaseKind) -> ProjectRole {
+    match kind {
+        CaseKind::Script | CaseKind::Ui => ProjectRole::Maintainer,
+        CaseKind::Http | CaseKind::Perf => ProjectRole::Member,
+    }
+}
+
+/// Validates `case` and turns it into a row of the project (nothing is stored).
+pub fn prepare_case(
+    access: &ProjectAccess,
+    case: NewCase,
+    field_prefix: &str,
+) -> AppResult<CaseRow> {
+    let kind = validate_spec(&format!("{field_prefix}spec"), &case.spec)?;
+    access.ensure(role_to_write(kind))?;
+    let created_at = now();
+    Ok(CaseRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: access.project_id().to_owned(),
+        kind: kind_str(kind).to_owned(),
+        name: case_name(&format!("{field_prefix}name"), &case.name)?,
+        description: case_description(case.description.unwrap_or_default())?,
+        tags: tags_json(&format!("{field_prefix}tags"), case.tags)?,
+        priority: priority(case.priority.unwrap_or(DEFAULT_PRIORITY))?,
+        active: case.active.unwrap_or(true),
+        spec: serde_json::to_string(&case.spec).map_err(AppError::internal)?,
+        created_by: access.viewer.id().to_owned(),
+        updated_by: access.viewer.id().to_owned(),
+        created_at,
+        updated_at: created_at,
+    })
+}
+
+/// Creates a case (members; maintainers for script and UI cases).
+pub async fn create_case(app: &App, access: &ProjectAccess, case: NewCase) -> AppResult<CaseRow> {
+    let row = prepare_case(access, case, "")?;
+    CaseRow::insert_all(&app.db, std::slice::from_ref(&row)).await?;
+    let summary = format!("created {} case '{}'", row.kind, row.name);
+    audit::record_in_project(app, access, "case", "case.create", &row.id, summary).await?;
+    Ok(row)
+}
+
+/// Stores many prepared cases of one project, all or none, with one audit entry.
+pub async fn create_cases(
+    app: &App,
+    access: &ProjectAccess,
+    rows: &[CaseRow],
+    action: &str,
+) -> AppResult<()> {
+    CaseRow::insert_all(&app.db, rows).await?;
+    let summary = format!("{action}: {} cases", rows.len());
+    audit::record_in_project(app, access, "case", action, access.project_id(), summary).await
+}
+
+/// Changes a case. Writing a script or UI case (before or after) needs a maintainer.
+pub async fn update_case(
+    app: &App,
+    access: &ProjectAccess,
+    case: &CaseRow,
+    edit: CaseEdit,
+) -> AppResult<CaseRow> {
+    access.ensure(role_to_write(case.kind()))?;
+    let mut changed = Vec::new();
+    let kind = match &edit.spec {
+        Some(spec) => {
+            let kind = validate_spec("spec", spec)?;
+            access.ensure(role_to_write(kind))?;
+            changed.push("spec");
+            Some(kind_str(kind).to_owned())
+        }
+        None => None,
+    };
+    let changes = CaseChanges {
+        kind,
+        name: edit
+            .name
+            .map(|name| case_name("name", &name))
+            .transpose()?
+            .inspect(|_| changed.push("name")),
+        description: edit
+            .description
+            .map(case_description)
+            .transpose()?
+            .inspect(|_| changed.push("description")),
+        tags: edit
+            .tags
+            .map(|tags| tags_json("tags", tags))
+            .transpose()?
+            .inspect(|_| changed.push("tags")),
+        priority: edit
+            .priority
+            .map(priority)
+            .transpose()?
+            .inspect(|_| changed.push("priority")),
+        active: edit.active.inspect(|_| changed.push("active")),
+        spec: edit
+            .spec
+            .map(|spec| serde_json::to_string(&spec).map_err(AppError::internal))
+            .transpose()?,
+        updated_by: Some(access.viewer.id().to_owned()),
+        updated_at: Some(now()),
+    };
+    let updated = CaseRow::update(&app.db, &case.id, &changes)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    let summary = format!("case '{}': changed {}", updated.name, changed.join(", "));
+    audit::record_in_project(app, access, "case", "case.update", &updated.id, summary).await?;
+    Ok(updated)
+}
+
+/// Copies a case into the same project under a new name.
+pub async fn copy_case(
+    app: &App,
+    access: &ProjectAccess,
+    case: &CaseRow,
+    name: Option<String>,
+) -> AppResult<CaseRow> {
+    let spec = case.spec().map_err(AppError::internal)?;
+    let copy = NewCase {
+        name: name.unwrap_or_else(|| copy_name(&case.name)),
+        description: Some(case.description.clone()),
+        tags: case.tags(),
+        priority: Some(case.priority),
+        active: Some(case.active),
+        spec,
+    };
+    let row = prepare_case(access, copy, "")?;
+    CaseRow::insert_all(&app.db, std::slice::from_ref(&row)).await?;
+    let summary = format!("copied case '{}' as '{}'", case.name, row.name);
+    audit::record_in_project(app, access, "case", "case.copy", &row.id, summary).await?;
+    Ok(row)
+}
+
+/// Deletes a case (same roles as writing it).
+pub async fn delete_case(app: &App, access: &ProjectAccess, case: &CaseRow) -> AppResult<()> {
+    access.ensure(role_to_write(case.kind()))?;
+    CaseRow::delete(&app.db, &case.id).await?;
+    let summary = format!("deleted case '{}'", case.name);
+    audit::record_in_project(app, access, "case", "case.delete", &case.id, summary).await
+}
+
+/// The case `id` with the caller's access to its project.
+pub async fn find_with_access(
+    app: &App,
+    viewer: &Viewer,
+    id: &str,
+    needed: ProjectRole,
+) -> AppResult<(CaseRow, ProjectAccess)> {
+    let case = CaseRow::find(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    let access = ProjectAccess::require(app, viewer, &case.project_id, needed)
+        .await
+        .map_err(|error| match error {
+            AppError::NotFound(_) => AppError::NotFound("case"),
+            other => other,
+        })?;
+    Ok((case, access))
+}
+
+/// Activates or deactivates many cases, possibly of several projects, all or none.
+pub async fn set_cases_active(
+    app: &App,
+    viewer: &Viewer,
+    ids: &[String],
+    active: bool,
+) -> AppResult<Vec<CaseRow>> {
+    let mut unique = ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    let cases = CaseRow::find_by_ids(&app.db, &unique).await?;
+    if cases.len() != unique.len() {
+        return Err(AppError::NotFound("case"));
+    }
+    let mut by_project: BTreeMap<&str, Vec<&CaseRow>> = BTreeMap::new();
+    for case in &cases {
+        by_project.entry(&case.project_id).or_default().push(case);
+    }
+    let mut accesses = Vec::new();
+    for (project_id, project_cases) in &by_project {
+        let access = ProjectAccess::require(app, viewer, project_id, ProjectRole::Member)
+            .await
+            .map_err(|error| match error {
+                AppError::NotFound(_) => AppError::NotFound("case"),
+                other => other,
+            })?;
+        for case in project_cases {
+            access.ensure(role_to_write(case.kind()))?;
+        }
+        accesses.push((access, project_cases.len()));
+    }
+    CaseRow::set_active(&app.db, &unique, active, viewer.id(), now()).await?;
+    for (access, count) in &accesses {
+        let summary = format!(
+            "set {count} cases {}",
+            if active { "active" } else { "inactive" }
+        );
+        audit::record_in_project(
+            app,
+            access,
+            "case",
+            "case.set_active",
+            access.project_id(),
+            summary,
+        )
+        .await?;
+    }
+    Ok(CaseRow::find_by_ids(&app.db, &unique).await?)
+}
+
+fn copy_name(name: &str) -> String {
+    let suffix = " (copy)";
+    let keep = MAX_NAME_LENGTH - suffix.len();
+    let base: String = name.chars().take(keep).collect();
+    format!("{base}{suffix}")
+}
+
+fn case_name(field: &str, name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
+        return Err(AppError::bad_input(
+            field,
+            format!("name must be 1 to {MAX_NAME_LENGTH} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn case_description(description: String) -> AppResult<String> {
+    if description.chars().count() > MAX_DESCRIPTION_LENGTH {
+        return Err(AppError::bad_input(
+            "description",
+            format!("description must be at most {MAX_DESCRIPTION_LENGTH} characters"),
+        ));
+    }
+    Ok(description)
+}
+
+fn tags_json(field: &str, tags: Vec<String>) -> AppResult<String> {
+    let mut cleaned: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_owned();
+        let valid = (1..=50).contains(&tag.chars().count())
+            && tag
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'));
+        if !valid {
+            return Err(AppError::bad_input(
+                field,
+                format!("tag '{tag}' must be 1–50 letters, digits or _ - . : /"),
+            ));
+        }
+        if !cleaned.contains(&tag) {
+            cleaned.push(tag);
+        }
+    }
+    if cleaned.len() > MAX_TAGS {
+        return Err(AppError::bad_input(
+            field,
+            format!("at most {MAX_TAGS} tags"),
+        ));
+    }
+    serde_json::to_string(&cleaned).map_err(AppError::internal)
+}
+
+fn priority(value: i32) -> AppResult<i32> {
+    if PRIORITY_RANGE.contains(&value) {
+        Ok(value)
+    } else {
+        Err(AppError::bad_input(
+            "priority",
+            "priority must be between 0 and 9",
+        ))
+    }
+}

@@ -1,0 +1,6 @@
+//! Projects: every case, environment and run belongs to one; members hold roles.
+
+pub mod access;
+pub mod graphql;
+pub mod model;
+pub mod service;
