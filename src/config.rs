@@ -112,6 +112,9 @@ pub struct LimitsConfig {
     /// Highest accepted GraphQL query complexity.
     #[arg(long, env = "TIDEWATCH_MAX_QUERY_COMPLEXITY", default_value_t = 2_000)]
     pub max_query_complexity: usize,
+    /// How long DataLoaders gather keys before querying, in milliseconds.
+    #[arg(long, env = "TIDEWATCH_BATCH_WINDOW_MS", default_value_t = 2)]
+    pub batch_window_ms: u64,
 }
 
 /// Connection pool settings.

@@ -15,7 +15,9 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -139,6 +141,8 @@ impl Database {
                 }
                 migrate_sqlite(path.clone()).await?;
                 let mut manager_config = ManagerConfig::default();
+                // Broken connections are detected without a `SELECT 1` per checkout.
+                manager_config.recycling_method = RecyclingMethod::Fast;
                 let counter = statements.clone();
                 manager_config.custom_setup = Box::new(move |url| {
                     let url = url.to_owned();
@@ -164,6 +168,8 @@ impl Database {
             Backend::Postgres => {
                 migrate_postgres(url.to_owned()).await?;
                 let mut manager_config = ManagerConfig::default();
+                // Broken connections are detected without a `SELECT 1` per checkout.
+                manager_config.recycling_method = RecyclingMethod::Fast;
                 let counter = statements.clone();
                 manager_config.custom_setup = Box::new(move |url| {
                     let url = url.to_owned();

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 
@@ -52,11 +53,12 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// Loaders reading through `app`.
+    /// Loaders reading through `app`, gathering keys for the configured batch window.
     pub fn new(app: &Arc<App>) -> Self {
+        let window = Duration::from_millis(app.config.limits.batch_window_ms);
         Self {
-            users: DataLoader::new(UserLoader(app.clone()), tokio::spawn),
-            projects: DataLoader::new(ProjectLoader(app.clone()), tokio::spawn),
+            users: DataLoader::new(UserLoader(app.clone()), tokio::spawn).delay(window),
+            projects: DataLoader::new(ProjectLoader(app.clone()), tokio::spawn).delay(window),
         }
     }
 }

@@ -2,10 +2,14 @@
 
 mod support;
 
+mod audit;
 mod auth;
+mod cases;
+mod environments;
 mod events;
 mod limits;
 mod notifications;
 mod probes;
+mod projects;
 mod schema;
 mod users;

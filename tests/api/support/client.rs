@@ -147,3 +147,64 @@ pub fn account_from(payload: &Value, password: &str) -> Account {
             .to_owned(),
     }
 }
+
+impl TestApp {
+    /// Creates a project as `token`'s user; returns its id.
+    pub async fn create_project(&self, token: &str, name: &str) -> String {
+        let reply = self
+            .graphql(
+                Some(token),
+                "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }",
+                json!({ "input": { "name": name } }),
+            )
+            .await
+            .ok();
+        reply
+            .data("createProject.project.id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Adds `user_id` to the project with `role` (as its owner `token`).
+    pub async fn add_member(&self, token: &str, project_id: &str, user_id: &str, role: &str) {
+        self.graphql(
+            Some(token),
+            "mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { member { role } } }",
+            json!({ "input": { "projectId": project_id, "userId": user_id, "role": role } }),
+        )
+        .await
+        .ok();
+    }
+
+    /// Creates a case from a `CreateCaseInput` object; returns the raw reply.
+    pub async fn create_case(&self, token: &str, input: Value) -> Reply {
+        self.graphql(
+            Some(token),
+            "mutation($input: CreateCaseInput!) { createCase(input: $input) { case { id kind name tags priority active spec { http { request { method url } } } } } }",
+            json!({ "input": input }),
+        )
+        .await
+    }
+}
+
+/// A minimal valid HTTP case input for `project_id`.
+pub fn http_case(project_id: &str, name: &str, url: &str) -> Value {
+    json!({
+        "projectId": project_id,
+        "name": name,
+        "spec": { "http": {
+            "request": { "method": "GET", "url": url },
+            "assertions": [{ "status": { "equals": 200 } }]
+        } }
+    })
+}
+
+/// A minimal valid pytest case input for `project_id`.
+pub fn script_case(project_id: &str, name: &str) -> Value {
+    json!({
+        "projectId": project_id,
+        "name": name,
+        "spec": { "script": { "files": [{ "path": "test_smoke.py", "content": "def test_ok():\n    assert True\n" }] } }
+    })
+}

@@ -154,6 +154,7 @@ fn with_database_name(url: &str, name: &str) -> String {
 
 /// A running node.
 pub struct TestApp {
+    pub app: Arc<App>,
     pub address: String,
     pub database: Arc<TestDatabase>,
     http: reqwest::Client,
@@ -209,8 +210,10 @@ impl TestAppBuilder {
             assert!(config.redis_url.is_some(), "this test needs TEST_REDIS_URL");
         }
         config.auth.jwt_secret = Some(TEST_JWT_SECRET.to_owned());
-        // Every test logs in from 127.0.0.1; the per-address limit has its own test.
+        // Every test logs in from 127.0.0.1 with the same few names, and with Redis the
+        // counters are shared between tests; the limits have tests of their own.
         config.auth.login_limit_per_address = 100_000;
+        config.auth.login_limit_per_name = 100_000;
         config.database.db_pool_size = 4;
         for adjust in self.adjust {
             adjust(&mut config);
@@ -229,6 +232,7 @@ impl TestAppBuilder {
             let _ = stopped.await;
         }));
         TestApp {
+            app,
             address,
             database,
             http: reqwest::Client::new(),
