@@ -106,6 +106,9 @@ pub struct LimitsConfig {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "TIDEWATCH_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
+    /// Largest accepted multipart upload (case imports), in bytes.
+    #[arg(long, env = "TIDEWATCH_MAX_UPLOAD_BYTES", default_value_t = 16 * 1_048_576)]
+    pub max_upload_bytes: usize,
     /// Deepest accepted GraphQL selection.
     #[arg(long, env = "TIDEWATCH_MAX_QUERY_DEPTH", default_value_t = 15)]
     pub max_query_depth: usize,

@@ -18,6 +18,7 @@ pub mod http;
 pub mod notifications;
 pub mod observability;
 pub mod projects;
+pub mod rest;
 pub mod secrets;
 pub mod users;
 

@@ -120,6 +120,17 @@ pub struct CaseFilterInput {
     search: Option<String>,
 }
 
+impl From<CaseFilterInput> for CaseFilter {
+    fn from(input: CaseFilterInput) -> Self {
+        Self {
+            kind: input.kind,
+            tags: input.tags,
+            active: input.active,
+            search: input.search,
+        }
+    }
+}
+
 /// How to sort a case list.
 #[derive(InputObject, Default)]
 pub struct CaseOrderInput {
@@ -164,13 +175,7 @@ impl CaseQuery {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
         let page = PageRequest::new(first, after)?;
         let offset = page.offset()?;
-        let input = filter.unwrap_or_default();
-        let filter = CaseFilter {
-            kind: input.kind,
-            tags: input.tags,
-            active: input.active,
-            search: input.search,
-        };
+        let filter = CaseFilter::from(filter.unwrap_or_default());
         let order = order_by.unwrap_or_default();
         let db = &ctx.app().db;
         let rows = CaseRow::page(

@@ -4,7 +4,7 @@
 //! so what a client writes is what it reads back and what a run snapshots.
 //! Where a value is one of several shapes (a body, an assertion, a capture),
 //! the type has one optional field per shape and exactly one must be set
-//! (the `@oneOf` idea, checked by [`CaseSpec::validate`]).
+//! (the `@oneOf` idea, checked by [`validate_spec`](super::validate::validate_spec)).
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
@@ -259,7 +259,8 @@ pub struct JsonPathAssertion {
     pub path: String,
     /// The comparison.
     pub operator: JsonPathOperator,
-    /// What to compare with (not needed for `EXISTS`).
+    /// What to compare with (not needed for `EXISTS`; for `EQUALS` and `NOT_EQUALS`
+    /// a missing value means JSON null).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<JsonValue>,
 }

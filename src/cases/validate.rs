@@ -307,12 +307,11 @@ fn json_path_assertion(field: &str, assertion: &JsonPathAssertion) -> AppResult<
                 "MATCHES needs a regular expression string",
             )),
         },
-        JsonPathOperator::Equals | JsonPathOperator::NotEquals | JsonPathOperator::Contains => {
-            match value {
-                Some(_) => Ok(()),
-                None => Err(bad(value_field, "this operator needs a value")),
-            }
-        }
+        JsonPathOperator::Equals | JsonPathOperator::NotEquals => Ok(()),
+        JsonPathOperator::Contains => match value {
+            Some(_) => Ok(()),
+            None => Err(bad(value_field, "CONTAINS needs a value")),
+        },
     }
 }
 

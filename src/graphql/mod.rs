@@ -14,6 +14,7 @@ use crate::audit::graphql::AuditQuery;
 use crate::auth::graphql::AuthMutation;
 use crate::auth::{Session, Viewer};
 use crate::cases::graphql::{CaseMutation, CaseQuery};
+use crate::cases::transfer_graphql::{CaseTransferMutation, CaseTransferQuery};
 use crate::environments::graphql::{EnvironmentMutation, EnvironmentQuery};
 use crate::error::AppResult;
 use crate::notifications::graphql::{
@@ -33,6 +34,7 @@ pub struct QueryRoot(
     ProjectQuery,
     EnvironmentQuery,
     CaseQuery,
+    CaseTransferQuery,
     AuditQuery,
 );
 
@@ -46,6 +48,7 @@ pub struct MutationRoot(
     ProjectMutation,
     EnvironmentMutation,
     CaseMutation,
+    CaseTransferMutation,
 );
 
 /// Every subscription, merged from the domains.

@@ -44,7 +44,20 @@ pub async fn execute(
     Data(schema): Data<&TidewatchSchema>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let limit = app.config.limits.max_body_bytes;
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let is_upload = content_type
+        .as_deref()
+        .is_some_and(|value| value.starts_with("multipart/"));
+    let limits = &app.config.limits;
+    let limit = if is_upload {
+        limits.max_upload_bytes
+    } else {
+        limits.max_body_bytes
+    };
     let bytes = match body.into_bytes_limit(limit).await {
         Ok(bytes) => bytes,
         Err(poem::error::ReadBodyError::PayloadTooLarge) => {
@@ -55,11 +68,6 @@ pub async fn execute(
         }
         Err(error) => return error_response(StatusCode::BAD_REQUEST, &error.to_string()),
     };
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
     let options = MultipartOptions::default().max_file_size(limit);
     let batch = match async_graphql::http::receive_batch_body(content_type, bytes.as_ref(), options)
         .await

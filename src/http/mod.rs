@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::Tracing;
-use poem::{get, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
+use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
 
 use crate::app::App;
 use crate::graphql::build_schema;
@@ -29,6 +29,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/health", get(probes::health))
         .at("/ready", get(probes::ready))
         .at("/metrics", get(probes::metrics))
+        .at("/cases/import", post(crate::rest::cases::import))
         .data(schema)
         .data(app.clone())
         .around(move |endpoint, request| record_request(app.clone(), endpoint, request))

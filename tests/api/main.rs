@@ -12,4 +12,5 @@ mod notifications;
 mod probes;
 mod projects;
 mod schema;
+mod transfer;
 mod users;
