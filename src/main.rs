@@ -32,6 +32,18 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Stored secrets.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every stored secret with the current key (after TIDEWATCH_CREDENTIAL_KEY changed;
+    /// give the old one in TIDEWATCH_PREVIOUS_CREDENTIAL_KEY).
+    Reseal,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +91,16 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
             println!("created admin {} ({})", user.username, user.id);
+            Ok(())
+        }
+        Command::Secrets {
+            command: SecretsCommand::Reseal,
+        } => {
+            let app = App::build(cli.config).await?;
+            let count = tidewatch::environments::service::reseal_secrets(&app)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("resealed {count} secrets");
             Ok(())
         }
     }

@@ -102,6 +102,17 @@ impl EnvironmentRow {
         })
     }
 
+    /// Every environment of every project.
+    pub async fn all(db: &Database) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(environments::table
+                .order(environments::id.asc())
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
     /// The project's default environment, if it has one.
     pub async fn find_default(db: &Database, project_id: &str) -> DbResult<Option<Self>> {
         db_run!(db, |conn| {

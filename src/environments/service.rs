@@ -153,6 +153,36 @@ pub async fn delete_environment(
     .await
 }
 
+/// Seals every secret variable still sealed with the previous key again with the
+/// current one (after a key rotation); returns how many values changed.
+pub async fn reseal_secrets(app: &App) -> AppResult<usize> {
+    let mut resealed = 0;
+    for environment in EnvironmentRow::all(&app.db).await? {
+        let mut variables = environment.stored_variables();
+        let mut changed = false;
+        for variable in variables
+            .iter_mut()
+            .filter(|v| v.secret && app.secrets.needs_reseal(&v.value))
+        {
+            variable.value = app
+                .secrets
+                .reseal(&variable.value)
+                .map_err(AppError::internal)?;
+            changed = true;
+            resealed += 1;
+        }
+        if changed {
+            let changes = EnvironmentChanges {
+                variables: Some(serde_json::to_string(&variables).map_err(AppError::internal)?),
+                ..EnvironmentChanges::default()
+            };
+            EnvironmentRow::update(&app.db, &environment.id, &environment.project_id, &changes)
+                .await?;
+        }
+    }
+    Ok(resealed)
+}
+
 /// The environment `id` with the caller's access to its project.
 pub async fn find_with_access(
     app: &App,

@@ -117,6 +117,58 @@ backend_test! {
     }
 }
 
+backend_test! {
+    async fn secrets_survive_a_key_rotation(backend: Backend) {
+        use tidewatch::secrets::SecretBox;
+        let old_key = SecretBox::generate_base64_key().unwrap();
+        let new_key = SecretBox::generate_base64_key().unwrap();
+        let first = {
+            let key = old_key.clone();
+            TestApp::builder(backend)
+                .config(move |config| config.secrets.credential_key = Some(key))
+                .start()
+                .await
+        };
+        let ada = first.register("ada").await;
+        let project = first.create_project(&ada.access_token, "Rotate").await;
+        let id = first
+            .graphql(Some(&ada.access_token), CREATE, json!({ "input": { "projectId": project, "name": "prod",
+                "variables": [{ "name": "token", "value": "keep-me-secret", "secret": true }] } }))
+            .await
+            .ok()
+            .data("createEnvironment.environment.id")
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let database = first.database.clone();
+        first.stop().await;
+
+        let (old, new) = (old_key.clone(), new_key.clone());
+        let rotating = TestApp::builder(backend)
+            .database(database.clone())
+            .config(move |config| {
+                config.secrets.credential_key = Some(new);
+                config.secrets.previous_credential_key = Some(old);
+            })
+            .start()
+            .await;
+        let resealed = tidewatch::environments::service::reseal_secrets(&rotating.app).await.unwrap();
+        assert_eq!(resealed, 1);
+        rotating.stop().await;
+
+        let rotated = TestApp::builder(backend)
+            .database(database)
+            .config(move |config| config.secrets.credential_key = Some(new_key))
+            .start()
+            .await;
+        let stored = stored_variables(&rotated.app.db, id).await.unwrap();
+        let variables: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        let sealed = variables[0]["value"].as_str().unwrap();
+        assert_eq!(rotated.app.secrets.open(sealed).unwrap(), "keep-me-secret");
+        assert!(SecretBox::from_base64_key(&old_key).unwrap().open(sealed).is_err());
+    }
+}
+
 /// The `variables` column exactly as stored.
 async fn stored_variables(db: &Database, id: String) -> Result<String, DbError> {
     tidewatch::db_run!(db, |conn| {
