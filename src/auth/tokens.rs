@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::AuthConfig;
+use crate::secrets::create_private_file;
 
 /// File in the data directory that holds the generated signing key.
 pub const JWT_KEY_FILE: &str = "jwt-secret";
@@ -118,22 +119,11 @@ fn load_or_generate_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
     let mut key = vec![0u8; 64];
     rand::rng().fill_bytes(&mut key);
-    write_private_file(path, &URL_SAFE_NO_PAD.encode(&key))?;
+    let mut file =
+        create_private_file(path).with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, URL_SAFE_NO_PAD.encode(&key).as_bytes())?;
     tracing::info!(path = %path.display(), "generated a new token signing key");
     Ok(key)
-}
-
-fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents.as_bytes())?;
-    Ok(())
 }
 
 #[cfg(test)]

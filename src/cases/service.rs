@@ -210,12 +210,8 @@ pub async fn find_with_access(
     let case = CaseRow::find(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("case"))?;
-    let access = ProjectAccess::require(app, viewer, &case.project_id, needed)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(_) => AppError::NotFound("case"),
-            other => other,
-        })?;
+    let access =
+        ProjectAccess::require_for_object(app, viewer, &case.project_id, needed, "case").await?;
     Ok((case, access))
 }
 
@@ -239,12 +235,9 @@ pub async fn set_cases_active(
     }
     let mut accesses = Vec::new();
     for (project_id, project_cases) in &by_project {
-        let access = ProjectAccess::require(app, viewer, project_id, ProjectRole::Member)
-            .await
-            .map_err(|error| match error {
-                AppError::NotFound(_) => AppError::NotFound("case"),
-                other => other,
-            })?;
+        let access =
+            ProjectAccess::require_for_object(app, viewer, project_id, ProjectRole::Member, "case")
+                .await?;
         for case in project_cases {
             access.ensure(role_to_write(case.kind()))?;
         }

@@ -193,12 +193,14 @@ pub async fn find_with_access(
     let environment = EnvironmentRow::find(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("environment"))?;
-    let access = ProjectAccess::require(app, viewer, &environment.project_id, needed)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(_) => AppError::NotFound("environment"),
-            other => other,
-        })?;
+    let access = ProjectAccess::require_for_object(
+        app,
+        viewer,
+        &environment.project_id,
+        needed,
+        "environment",
+    )
+    .await?;
     Ok((environment, access))
 }
 

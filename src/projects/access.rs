@@ -54,6 +54,23 @@ impl ProjectAccess {
         })
     }
 
+    /// Like [`ProjectAccess::require`], reached through one of the project's objects:
+    /// without access, it is the `object` that does not exist for the caller.
+    pub async fn require_for_object(
+        app: &App,
+        viewer: &Viewer,
+        project_id: &str,
+        needed: ProjectRole,
+        object: &'static str,
+    ) -> AppResult<Self> {
+        Self::require(app, viewer, project_id, needed)
+            .await
+            .map_err(|error| match error {
+                AppError::NotFound(_) => AppError::NotFound(object),
+                other => other,
+            })
+    }
+
     /// The project's id.
     pub fn project_id(&self) -> &str {
         &self.project.id
