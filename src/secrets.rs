@@ -195,7 +195,6 @@ enum KeyUsed {
 }
 
 /// Creates a new file readable and writable by the owner only; fails if it exists.
-/// Creates `path` for writing, readable only by its owner; fails if it exists.
 pub(crate) fn create_private_file(path: &Path) -> io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
