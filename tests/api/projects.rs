@@ -116,6 +116,11 @@ backend_test! {
                 Box::new({ let p = p.clone(); move |_, who| json!({ "input": http_case(&p, who, "http://127.0.0.1:9/x") }) }), 2),
             ("createCase(SCRIPT)", "mutation($input: CreateCaseInput!) { createCase(input: $input) { case { id } } }",
                 Box::new({ let p = p.clone(); move |_, who| json!({ "input": script_case(&p, who) }) }), 1),
+            ("generateCases", "mutation($input: GenerateCasesInput!) { generateCases(input: $input) { format } }",
+                Box::new({ let p = p.clone(); move |_, _| json!({ "input": { "projectId": p,
+                    "document": "{\"openapi\": \"3.0.0\", \"info\": {\"title\": \"t\", \"version\": \"1\"}, \"paths\": {}}" } }) }), 2),
+            ("updateProjectMember", "mutation($input: UpdateProjectMemberInput!) { updateProjectMember(input: $input) { member { role } } }",
+                Box::new({ let p = p.clone(); let v = team.viewer.id.clone(); move |_, _| json!({ "input": { "projectId": p, "userId": v, "role": "VIEWER" } }) }), 0),
         ];
         let users = [
             ("owner", &team.owner),
@@ -152,6 +157,28 @@ backend_test! {
                 };
                 assert_eq!(outcome(&reply), expected, "{name} as {who}: {}", reply.0);
             }
+        }
+
+        // Bulk activation and environment deletion, on fresh objects per attempt.
+        let bulk = "mutation($input: SetCasesActiveInput!) { setCasesActive(input: $input) { cases { id } } }";
+        let delete_environment = "mutation($input: DeleteEnvironmentInput!) { deleteEnvironment(input: $input) { deletedEnvironmentId } }";
+        let attempts = users.iter().map(|(who, a)| (*who, *a)).chain([("outsider", &team.outsider)]);
+        for (rank, (who, account)) in attempts.enumerate() {
+            let created = app.create_case(&team.owner.access_token, http_case(&p, &format!("bulk-{who}"), "http://127.0.0.1:9/")).await.ok();
+            let case_id = created.data("createCase.case.id").clone();
+            let reply = app.graphql(Some(&account.access_token), bulk, json!({ "input": { "ids": [case_id], "active": false } })).await;
+            let expected = match rank { 4 => Some("NOT_FOUND"), r if r <= 2 => None, _ => Some("FORBIDDEN") };
+            assert_eq!(outcome(&reply).as_deref(), expected, "setCasesActive as {who}");
+            let environment = app
+                .graphql(Some(&team.owner.access_token), "mutation($input: CreateEnvironmentInput!) { createEnvironment(input: $input) { environment { id } } }",
+                    json!({ "input": { "projectId": p, "name": format!("doomed-{who}") } }))
+                .await
+                .ok()
+                .data("createEnvironment.environment.id")
+                .clone();
+            let reply = app.graphql(Some(&account.access_token), delete_environment, json!({ "input": { "id": environment } })).await;
+            let expected = match rank { 4 => Some("NOT_FOUND"), r if r <= 1 => None, _ => Some("FORBIDDEN") };
+            assert_eq!(outcome(&reply).as_deref(), expected, "deleteEnvironment as {who}");
         }
 
         // Members are managed by owners only.
