@@ -6,13 +6,17 @@ use diesel::{
     BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl,
     SelectableHelper, TextExpressionMethods,
 };
+use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use crate::db::schema::cases;
-use crate::db::{Database, DbResult};
+use crate::db::{Database, DbError, DbResult, Pools};
 use crate::db_run;
 use crate::users::model::{escape_like, lower};
 
 use super::spec::{CaseKind, CaseSpec};
+
+/// Rows per multi-row INSERT on PostgreSQL (13 parameters each, well under 65,535).
+const POSTGRES_ROWS_PER_INSERT: usize = 1000;
 
 /// A stored case; `spec` is the [`CaseSpec`] as JSON and `tags` a JSON array.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -153,10 +157,24 @@ macro_rules! filtered_cases {
 impl CaseRow {
     /// Stores cases, all or none.
     pub async fn insert_all(db: &Database, rows: &[Self]) -> DbResult<()> {
+        // PostgreSQL takes many rows per statement; diesel cannot build that for
+        // SQLite, where one statement per row inside the transaction is cheap anyway.
+        if let Pools::Postgres(pool) = &db.pools {
+            let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
+                    diesel::insert_into(cases::table)
+                        .values(chunk)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await?;
+            return Ok(());
+        }
         db_run!(db, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                // One statement per row: SQLite cannot take diesel's multi-row
-                // insert, and inside one transaction the rows cost little each.
                 for row in rows {
                     diesel::insert_into(cases::table)
                         .values(row)
