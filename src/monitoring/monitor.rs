@@ -57,10 +57,19 @@ pub fn spawn(app: Arc<App>) {
     if !app.config.monitor.monitor_enabled {
         return;
     }
+    tokio::spawn(reseal_credentials(app.clone()));
     tokio::spawn(until_shutdown(app.clone(), sample_host(app.clone())));
     tokio::spawn(until_shutdown(app.clone(), schedule_probes(app.clone())));
     tokio::spawn(until_shutdown(app.clone(), evaluate_alerts(app.clone())));
     tokio::spawn(until_shutdown(app.clone(), purge_old_samples(app)));
+}
+
+async fn reseal_credentials(app: Arc<App>) {
+    match crate::servers::credentials::reseal_all(&app).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "credentials resealed with the current key"),
+        Err(error) => tracing::warn!(%error, "resealing credentials failed"),
+    }
 }
 
 async fn until_shutdown(app: Arc<App>, work: impl std::future::Future<Output = ()>) {

@@ -165,3 +165,21 @@ fn check_secret(secret: &str) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Reseals credentials still sealed with the previous key (after a key rotation);
+/// returns how many changed.
+pub async fn reseal_all(app: &App) -> anyhow::Result<usize> {
+    let mut resealed = 0;
+    for credential in CredentialRow::list_all(&app.db).await? {
+        if !app.secrets.needs_reseal(&credential.sealed_secret) {
+            continue;
+        }
+        let changes = CredentialChanges {
+            sealed_secret: Some(app.secrets.reseal(&credential.sealed_secret)?),
+            ..CredentialChanges::default()
+        };
+        CredentialRow::update(&app.db, &credential.id, &changes).await?;
+        resealed += 1;
+    }
+    Ok(resealed)
+}

@@ -3,7 +3,9 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use crate::connection_names;
 use crate::error::GqlResult;
+use crate::graphql::pagination::{CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::monitoring::graphql::{metric_buckets, MetricBucket, MetricRange};
 use crate::projects::model::ProjectRole;
@@ -12,6 +14,8 @@ use super::credentials;
 use super::model::{ServerFilter, ServerRow, ServerStatus};
 use super::probe::{ProbeOutcome, ProbeTarget, ServerKind};
 use super::service::{self, NewServer, ServerUpdate};
+
+connection_names!(ServerConnection, ServerEdge);
 
 /// A monitored server of a project.
 pub struct Server(pub ServerRow);
@@ -290,18 +294,33 @@ impl ServerQuery {
     }
 
     /// The project's servers, by creation.
+    #[allow(clippy::too_many_arguments)]
     async fn servers(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
         #[graphql(desc = "Only this kind.")] kind: Option<ServerKind>,
         #[graphql(desc = "Only servers with this tag.")] tag: Option<String>,
         #[graphql(desc = "Only servers in this status.")] status: Option<ServerStatus>,
-    ) -> GqlResult<Vec<Server>> {
+    ) -> GqlResult<CursorConnection<Server, ServerConnection, ServerEdge>> {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        let page = PageRequest::new(first, after)?;
         let filter = ServerFilter { kind, tag, status };
-        let rows = ServerRow::list(&ctx.app().db, access.project_id(), &filter).await?;
-        Ok(rows.into_iter().map(Server).collect())
+        // Tags are JSON text, so the filter runs here; a project has hundreds of servers, not millions.
+        let matching = ServerRow::list(&ctx.app().db, access.project_id(), &filter).await?;
+        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+        let rows: Vec<ServerRow> = matching
+            .into_iter()
+            .filter(|row| {
+                page.after_id
+                    .as_deref()
+                    .is_none_or(|after| row.id.as_str() > after)
+            })
+            .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
+            .collect();
+        Ok(page.connection(rows, total, |row| &row.id, Server))
     }
 
     /// The project's credentials (never their secrets).

@@ -375,6 +375,16 @@ impl CredentialRow {
         })
     }
 
+    /// Every credential, of every project (for key rotation).
+    pub async fn list_all(db: &Database) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(credentials::table
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
     /// Deletes the credential (servers using it lose the reference).
     pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
         db_run!(db, |conn| {

@@ -54,10 +54,10 @@ backend_test! {
         let ada = app.register("ada").await;
         let project = app.create_project(&ada.access_token, "Ops").await;
         let listed = eventually(&app, &ada.access_token,
-            "query($p: ID!) { servers(projectId: $p, kind: HOST) { id builtIn status } }", json!({ "p": project }),
-            |reply| reply["data"]["servers"].as_array().is_some_and(|s| !s.is_empty())).await;
-        let server = listed["data"]["servers"][0]["id"].as_str().unwrap().to_owned();
-        assert_eq!(listed["data"]["servers"][0]["builtIn"], true);
+            "query($p: ID!) { servers(projectId: $p, kind: HOST) { nodes { id builtIn status } } }", json!({ "p": project }),
+            |reply| reply["data"]["servers"]["nodes"].as_array().is_some_and(|s| !s.is_empty())).await;
+        let server = listed["data"]["servers"]["nodes"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(listed["data"]["servers"]["nodes"][0]["builtIn"], true);
 
         let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token })).await;
         socket.subscribe("1", &format!("subscription {{ serverMetrics(serverId: \"{server}\") {{ metric value at }} }}")).await;

@@ -119,10 +119,10 @@ backend_test! {
 
         // Viewers read, but may not write.
         let listed = app
-            .graphql(Some(&bob.access_token), "query($p: ID!) { servers(projectId: $p, tag: \"prod\") { id name } }", json!({ "p": project }))
+            .graphql(Some(&bob.access_token), "query($p: ID!) { servers(projectId: $p, tag: \"prod\") { totalCount nodes { id name } } }", json!({ "p": project }))
             .await
             .ok();
-        assert_eq!(listed.data("servers.0.id"), &json!(id));
+        assert_eq!(listed.data("servers.nodes.0.id"), &json!(id));
         let denied = app
             .graphql(Some(&bob.access_token), CREATE_SERVER, json!({ "input": {
                 "projectId": project, "kind": "TCP", "name": "x", "address": "127.0.0.1:1" } }))

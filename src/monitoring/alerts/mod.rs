@@ -408,21 +408,32 @@ async fn step(
     Ok(())
 }
 
-/// Publishes a firing or resolved alert and notifies the project's maintainers unless silenced.
+/// Notifies the project's maintainers of a firing or resolved alert (unless
+/// silenced), then publishes it: a subscriber that sees the event finds the
+/// notifications stored.
 async fn transitioned(
     app: &App,
     rule: &AlertRuleRow,
     server: &ServerRow,
     alert: &AlertRow,
 ) -> AppResult<()> {
-    publish(app, alert).await;
     let silenced = SilenceRow::list_active(&app.db, &rule.project_id, now())
         .await?
         .iter()
         .any(|silence| silence.covers(&rule.id, &server.id));
-    if silenced {
-        return Ok(());
+    if !silenced {
+        notify_maintainers(app, rule, server, alert).await?;
     }
+    publish(app, alert).await;
+    Ok(())
+}
+
+async fn notify_maintainers(
+    app: &App,
+    rule: &AlertRuleRow,
+    server: &ServerRow,
+    alert: &AlertRow,
+) -> AppResult<()> {
     let firing = AlertState::from_stored(&alert.state) == AlertState::Firing;
     let (kind, verb) = if firing {
         (NotificationKind::AlertFiring, "firing")
