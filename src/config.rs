@@ -48,6 +48,40 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[command(flatten)]
     pub secrets: SecretsConfig,
+    #[command(flatten)]
+    pub monitor: MonitorConfig,
+}
+
+/// The monitor: host sampling, probes, alert evaluation and retention.
+#[derive(Debug, Clone, Args)]
+pub struct MonitorConfig {
+    /// Whether this node samples itself, probes servers and evaluates alert rules.
+    #[arg(long, env = "TIDEWATCH_MONITOR_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub monitor_enabled: bool,
+    /// How often this node samples its own host metrics, in milliseconds.
+    #[arg(long, env = "TIDEWATCH_HOST_SAMPLE_MS", default_value_t = 10_000)]
+    pub host_sample_ms: u64,
+    /// How often due probes are started and alert rules evaluated, in milliseconds.
+    #[arg(long, env = "TIDEWATCH_MONITOR_TICK_MS", default_value_t = 1_000)]
+    pub monitor_tick_ms: u64,
+    /// Shortest probe interval a server may have, in seconds.
+    #[arg(long, env = "TIDEWATCH_MIN_PROBE_INTERVAL", default_value_t = 5)]
+    pub min_probe_interval: u32,
+    /// Upper bound of one probe, in milliseconds.
+    #[arg(long, env = "TIDEWATCH_PROBE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub probe_timeout_ms: u64,
+    /// Probes running at once.
+    #[arg(long, env = "TIDEWATCH_PROBE_CONCURRENCY", default_value_t = 64)]
+    pub probe_concurrency: usize,
+    /// How long raw samples are kept, in hours.
+    #[arg(long, env = "TIDEWATCH_RAW_RETENTION_HOURS", default_value_t = 24)]
+    pub raw_retention_hours: u32,
+    /// How long 1-minute rollups are kept, in days.
+    #[arg(long, env = "TIDEWATCH_MINUTE_RETENTION_DAYS", default_value_t = 7)]
+    pub minute_retention_days: u32,
+    /// How long 1-hour rollups are kept, in days.
+    #[arg(long, env = "TIDEWATCH_HOUR_RETENTION_DAYS", default_value_t = 90)]
+    pub hour_retention_days: u32,
 }
 
 /// Keys for secrets stored in the database (credentials, secret variables).

@@ -1,6 +1,7 @@
 //! Tidewatch: one GraphQL control plane for software testing and operations.
 //!
-//! Domains (`users`, `projects`, `environments`, `cases`, `audit`, `notifications`) each hold their rows and queries,
+//! Domains (`users`, `projects`, `environments`, `cases`, `audit`, `notifications`,
+//! `servers`, `monitoring`) each hold their rows and queries,
 //! their rules and their GraphQL types; `db`, `auth`, `events`, `graphql` and
 //! `http` are the shared plumbing. One [`App`] is built in `main` and passed down.
 
@@ -15,11 +16,13 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod monitoring;
 pub mod notifications;
 pub mod observability;
 pub mod projects;
 pub mod rest;
 pub mod secrets;
+pub mod servers;
 pub mod users;
 
 pub use app::App;

@@ -82,6 +82,11 @@ impl Session {
         }
     }
 
+    /// The bearer token as presented (agents authenticate with their own tokens).
+    pub fn bearer(&self) -> Option<&str> {
+        self.bearer.as_deref()
+    }
+
     /// The caller.
     pub async fn viewer(&self, app: &App) -> AppResult<Viewer> {
         match &self.verified {

@@ -139,3 +139,122 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_entries,
     users
 );
+
+diesel::table! {
+    /// Secrets for servers (database passwords …), sealed; write-only over the API.
+    credentials (id) {
+        id -> Text,
+        project_id -> Text,
+        name -> Text,
+        username -> Nullable<Text>,
+        sealed_secret -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Monitored servers of a project; `tags` is a JSON array.
+    servers (id) {
+        id -> Text,
+        project_id -> Text,
+        kind -> Text,
+        name -> Text,
+        tags -> Text,
+        address -> Text,
+        database_name -> Nullable<Text>,
+        credential_id -> Nullable<Text>,
+        probe_interval_secs -> Integer,
+        status -> Text,
+        status_changed_at -> Nullable<Timestamp>,
+        last_checked_at -> Nullable<Timestamp>,
+        node_name -> Nullable<Text>,
+        agent_token_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Raw samples (no key of their own; diesel needs one declared).
+    metric_samples (server_id, metric, at_ms) {
+        server_id -> Text,
+        metric -> Text,
+        at_ms -> BigInt,
+        value -> Double,
+    }
+}
+
+diesel::table! {
+    /// Per-bucket aggregates of the 1-minute and 1-hour tiers.
+    metric_rollups (server_id, metric, tier_secs, bucket_ms) {
+        server_id -> Text,
+        metric -> Text,
+        tier_secs -> Integer,
+        bucket_ms -> BigInt,
+        sample_count -> BigInt,
+        value_sum -> Double,
+        value_min -> Double,
+        value_max -> Double,
+    }
+}
+
+diesel::table! {
+    /// Threshold rules on a metric of one server or of the servers with a tag.
+    alert_rules (id) {
+        id -> Text,
+        project_id -> Text,
+        name -> Text,
+        metric -> Text,
+        server_id -> Nullable<Text>,
+        tag -> Nullable<Text>,
+        comparison -> Text,
+        threshold -> Double,
+        for_secs -> Integer,
+        severity -> Text,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Alert episodes of a rule on a server, with the time of each transition.
+    alerts (id) {
+        id -> Text,
+        rule_id -> Text,
+        project_id -> Text,
+        server_id -> Text,
+        state -> Text,
+        value -> Double,
+        started_at -> Timestamp,
+        fired_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Periods in which alerts of a project (or of one rule or server) notify nobody.
+    silences (id) {
+        id -> Text,
+        project_id -> Text,
+        rule_id -> Nullable<Text>,
+        server_id -> Nullable<Text>,
+        reason -> Text,
+        ends_at -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    credentials,
+    servers,
+    metric_samples,
+    metric_rollups,
+    alert_rules,
+    alerts,
+    silences,
+    projects
+);

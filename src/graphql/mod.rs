@@ -17,12 +17,14 @@ use crate::cases::graphql::{CaseMutation, CaseQuery};
 use crate::cases::transfer_graphql::{CaseTransferMutation, CaseTransferQuery};
 use crate::environments::graphql::{EnvironmentMutation, EnvironmentQuery};
 use crate::error::AppResult;
+use crate::monitoring::graphql::{MonitoringMutation, MonitoringQuery, MonitoringSubscription};
 use crate::notifications::graphql::{
     NotificationMutation, NotificationQuery, NotificationSubscription,
 };
 use crate::projects::access::ProjectAccess;
 use crate::projects::graphql::{ProjectMutation, ProjectQuery};
 use crate::projects::model::ProjectRole;
+use crate::servers::graphql::{ServerMutation, ServerQuery};
 use crate::users::graphql::{UserMutation, UserQuery};
 
 /// Every query, merged from the domains.
@@ -36,6 +38,8 @@ pub struct QueryRoot(
     CaseQuery,
     CaseTransferQuery,
     AuditQuery,
+    ServerQuery,
+    MonitoringQuery,
 );
 
 /// Every mutation, merged from the domains.
@@ -49,12 +53,14 @@ pub struct MutationRoot(
     EnvironmentMutation,
     CaseMutation,
     CaseTransferMutation,
+    ServerMutation,
+    MonitoringMutation,
 );
 
 /// Every subscription, merged from the domains.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(NotificationSubscription);
+pub struct SubscriptionRoot(NotificationSubscription, MonitoringSubscription);
 
 /// The served schema.
 pub type TidewatchSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -69,6 +69,7 @@ pub async fn serve_on<A: Acceptor + 'static>(
     acceptor: A,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    crate::monitoring::monitor::spawn(app.clone());
     let notifier = app.clone();
     let signal = async move {
         shutdown.await;

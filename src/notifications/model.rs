@@ -18,6 +18,10 @@ pub enum NotificationKind {
     AccountActivated,
     /// An admin deactivated the user's account.
     AccountDeactivated,
+    /// An alert of a project the user maintains started firing.
+    AlertFiring,
+    /// An alert of a project the user maintains resolved.
+    AlertResolved,
 }
 
 impl NotificationKind {
@@ -27,6 +31,8 @@ impl NotificationKind {
             Self::RoleChanged => "ROLE_CHANGED",
             Self::AccountActivated => "ACCOUNT_ACTIVATED",
             Self::AccountDeactivated => "ACCOUNT_DEACTIVATED",
+            Self::AlertFiring => "ALERT_FIRING",
+            Self::AlertResolved => "ALERT_RESOLVED",
         }
     }
 
@@ -36,6 +42,8 @@ impl NotificationKind {
             Self::RoleChanged,
             Self::AccountActivated,
             Self::AccountDeactivated,
+            Self::AlertFiring,
+            Self::AlertResolved,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

@@ -1,0 +1,691 @@
+//! GraphQL for metrics, agents' reports, alert rules, alerts, silences, the
+//! dashboard and the live streams.
+
+use async_graphql::{
+    Context, Enum, InputObject, Object, OneofObject, SimpleObject, Subscription, ID,
+};
+use chrono::{DateTime, Utc};
+use futures_util::{stream, Stream, StreamExt};
+
+use crate::app::App;
+use crate::audit::graphql::AuditEntry;
+use crate::auth::Session;
+use crate::error::{AppError, AppResult, GqlResult, GraphqlError};
+use crate::graphql::{utc, ContextExt};
+use crate::projects::model::ProjectRole;
+use crate::servers::graphql::Server;
+use crate::servers::model::ServerStatus;
+use crate::servers::service as servers;
+
+use super::alerts::model::{AlertRow, AlertRuleRow, SilenceRow};
+use super::alerts::{self, AlertState, Comparison, NewRule, Severity};
+use super::dashboard;
+use super::ingest::{self, MetricBatch};
+use super::monitor::{status_topic, StatusChange};
+use super::samples::{raw_buckets, RollupRow, SampleRow, HOUR_TIER_SECS, MINUTE_TIER_SECS};
+
+/// Most buckets one `metrics` call may return.
+const MAX_BUCKETS: i64 = 10_000;
+/// Default step candidates, in seconds; the smallest giving at most 400 buckets is used.
+const DEFAULT_STEPS: &[i64] = &[10, 60, 300, 900, 3_600, 21_600, 86_400];
+
+/// A preset time range ending now.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangePreset {
+    /// The last hour.
+    #[graphql(name = "LAST_1H")]
+    Last1h,
+    /// The last six hours.
+    #[graphql(name = "LAST_6H")]
+    Last6h,
+    /// The last 24 hours.
+    #[graphql(name = "LAST_24H")]
+    Last24h,
+    /// The last seven days.
+    #[graphql(name = "LAST_7D")]
+    Last7d,
+}
+
+/// A time range given by its ends.
+#[derive(InputObject)]
+pub struct TimeWindow {
+    /// Start (inclusive).
+    from: DateTime<Utc>,
+    /// End (exclusive).
+    to: DateTime<Utc>,
+}
+
+/// A time range: a preset ending now, or explicit ends.
+#[derive(OneofObject)]
+pub enum MetricRange {
+    /// A preset ending now.
+    Last(RangePreset),
+    /// Explicit ends.
+    Between(TimeWindow),
+}
+
+/// One bucket of a metric's history.
+#[derive(SimpleObject)]
+pub struct MetricBucket {
+    /// Start of the bucket.
+    at: DateTime<Utc>,
+    /// Mean of the samples in it.
+    avg: f64,
+    /// Smallest sample.
+    min: f64,
+    /// Largest sample.
+    max: f64,
+    /// Number of samples.
+    count: i64,
+}
+
+/// Reads a metric's history from the tier that fits the step.
+pub async fn metric_buckets(
+    app: &App,
+    server_id: &str,
+    metric: &str,
+    range: MetricRange,
+    step: Option<i32>,
+) -> AppResult<Vec<MetricBucket>> {
+    let now_ms = Utc::now().timestamp_millis();
+    let (from_ms, to_ms) = match range {
+        MetricRange::Last(preset) => {
+            let hours = match preset {
+                RangePreset::Last1h => 1,
+                RangePreset::Last6h => 6,
+                RangePreset::Last24h => 24,
+                RangePreset::Last7d => 168,
+            };
+            (now_ms - hours * 3_600_000, now_ms + 1)
+        }
+        MetricRange::Between(window) => {
+            (window.from.timestamp_millis(), window.to.timestamp_millis())
+        }
+    };
+    if to_ms <= from_ms {
+        return Err(AppError::bad_input("range", "`to` must lie after `from`"));
+    }
+    let span_secs = (to_ms - from_ms + 999) / 1000;
+    let step_secs = match step {
+        Some(step) if step < 1 => {
+            return Err(AppError::bad_input(
+                "step",
+                "the step must be at least 1 second",
+            ))
+        }
+        Some(step) => i64::from(step),
+        None => DEFAULT_STEPS
+            .iter()
+            .copied()
+            .find(|s| span_secs / s <= 400)
+            .unwrap_or(86_400),
+    };
+    if span_secs / step_secs > MAX_BUCKETS {
+        return Err(AppError::bad_input(
+            "step",
+            format!("the step gives more than {MAX_BUCKETS} buckets"),
+        ));
+    }
+    let step_ms = step_secs * 1000;
+    // Align on the step, so buckets line up with rollup buckets.
+    let aligned_from = from_ms.div_euclid(step_ms) * step_ms;
+    let monitor = &app.config.monitor;
+    let raw_since = now_ms - i64::from(monitor.raw_retention_hours) * 3_600_000;
+    let minute_since = now_ms - i64::from(monitor.minute_retention_days) * 86_400_000;
+    let buckets = if step_secs % 60 != 0 && from_ms >= raw_since {
+        raw_buckets(
+            SampleRow::range(&app.db, server_id, metric, from_ms, to_ms).await?,
+            aligned_from,
+            step_ms,
+        )
+    } else {
+        let tier = if step_secs % 3_600 != 0 && from_ms >= minute_since {
+            MINUTE_TIER_SECS
+        } else {
+            HOUR_TIER_SECS
+        };
+        let tier_ms = i64::from(tier) * 1000;
+        let start = from_ms.div_euclid(tier_ms) * tier_ms;
+        RollupRow::range(&app.db, server_id, metric, tier, start, to_ms, step_ms).await?
+    };
+    Ok(buckets
+        .into_iter()
+        .map(|b| MetricBucket {
+            at: DateTime::from_timestamp_millis(b.start_ms).unwrap_or_default(),
+            avg: b.sum / b.count.max(1) as f64,
+            min: b.min,
+            max: b.max,
+            count: b.count,
+        })
+        .collect())
+}
+
+/// One sample as an agent reports it.
+#[derive(InputObject)]
+pub struct SampleInput {
+    /// Metric name (letters, digits, `_ . : / -`).
+    metric: String,
+    /// Value.
+    value: f64,
+    /// When it was measured; default now.
+    at: Option<DateTime<Utc>>,
+}
+
+/// Input of `reportMetrics`.
+#[derive(InputObject)]
+pub struct ReportMetricsInput {
+    /// The server the agent reports for (must match its token).
+    server_id: ID,
+    /// Up to 10,000 samples.
+    samples: Vec<SampleInput>,
+}
+
+/// Result of `reportMetrics`.
+#[derive(SimpleObject)]
+pub struct ReportMetricsPayload {
+    /// Samples stored.
+    accepted: i32,
+}
+
+/// A live sample.
+#[derive(SimpleObject)]
+pub struct MetricSample {
+    /// The server.
+    server_id: ID,
+    /// Metric name.
+    metric: String,
+    /// Value.
+    value: f64,
+    /// When it was measured.
+    at: DateTime<Utc>,
+}
+
+/// A server's status change.
+#[derive(SimpleObject)]
+pub struct ServerStatusEvent {
+    /// The server.
+    server_id: ID,
+    /// Its name.
+    name: String,
+    /// The new status.
+    status: ServerStatus,
+    /// When it changed.
+    changed_at: DateTime<Utc>,
+    /// What the probe said (never a password).
+    message: String,
+}
+
+/// A threshold rule on a metric.
+pub struct AlertRule(pub AlertRuleRow);
+
+/// A threshold rule on a metric of one server or of the servers with a tag.
+#[Object]
+impl AlertRule {
+    /// Unique id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Metric name.
+    async fn metric(&self) -> &str {
+        &self.0.metric
+    }
+    /// The one server it watches, if given.
+    async fn server_id(&self) -> Option<ID> {
+        self.0.server_id.clone().map(ID)
+    }
+    /// The tag of the servers it watches, if given.
+    async fn tag(&self) -> Option<&str> {
+        self.0.tag.as_deref()
+    }
+    /// How the value is compared with the threshold.
+    async fn comparison(&self) -> Comparison {
+        Comparison::from_stored(&self.0.comparison)
+    }
+    /// Threshold.
+    async fn threshold(&self) -> f64 {
+        self.0.threshold
+    }
+    /// Seconds the condition must hold before the alert fires.
+    async fn for_secs(&self) -> i32 {
+        self.0.for_secs
+    }
+    /// Severity.
+    async fn severity(&self) -> Severity {
+        Severity::from_stored(&self.0.severity)
+    }
+    /// Whether it is evaluated.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+}
+
+/// An alert episode.
+pub struct Alert(pub AlertRow);
+
+/// An alert episode of a rule on a server, with the time of each transition.
+#[Object]
+impl Alert {
+    /// Unique id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// The rule.
+    async fn rule_id(&self) -> ID {
+        ID(self.0.rule_id.clone())
+    }
+    /// The server.
+    async fn server_id(&self) -> ID {
+        ID(self.0.server_id.clone())
+    }
+    /// Where it stands.
+    async fn state(&self) -> AlertState {
+        AlertState::from_stored(&self.0.state)
+    }
+    /// The last value seen.
+    async fn value(&self) -> f64 {
+        self.0.value
+    }
+    /// When the condition first held (PENDING).
+    async fn started_at(&self) -> DateTime<Utc> {
+        utc(self.0.started_at)
+    }
+    /// When it started firing.
+    async fn fired_at(&self) -> Option<DateTime<Utc>> {
+        self.0.fired_at.map(utc)
+    }
+    /// When it resolved.
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at.map(utc)
+    }
+}
+
+/// A period in which alerts notify nobody.
+#[derive(SimpleObject)]
+pub struct Silence {
+    /// Unique id.
+    id: ID,
+    /// Only alerts of this rule, if given.
+    rule_id: Option<ID>,
+    /// Only alerts on this server, if given.
+    server_id: Option<ID>,
+    /// Why.
+    reason: String,
+    /// When it ends.
+    ends_at: DateTime<Utc>,
+}
+
+impl From<SilenceRow> for Silence {
+    fn from(row: SilenceRow) -> Self {
+        Self {
+            id: ID(row.id),
+            rule_id: row.rule_id.map(ID),
+            server_id: row.server_id.map(ID),
+            reason: row.reason,
+            ends_at: utc(row.ends_at),
+        }
+    }
+}
+
+/// The project dashboard.
+pub struct Dashboard(dashboard::DashboardData);
+
+/// Servers by status, firing alerts and recent activity of a project.
+#[Object]
+impl Dashboard {
+    /// Servers that are up.
+    async fn servers_up(&self) -> i32 {
+        self.0.count(ServerStatus::Up)
+    }
+    /// Servers that are down.
+    async fn servers_down(&self) -> i32 {
+        self.0.count(ServerStatus::Down)
+    }
+    /// Servers not probed yet.
+    async fn servers_unknown(&self) -> i32 {
+        self.0.count(ServerStatus::Unknown)
+    }
+    /// Every server of the project.
+    async fn servers(&self) -> Vec<Server> {
+        self.0.servers.iter().cloned().map(Server).collect()
+    }
+    /// Alerts firing now, newest first.
+    async fn firing_alerts(&self) -> Vec<Alert> {
+        self.0.firing.iter().cloned().map(Alert).collect()
+    }
+    /// The newest entries of the audit trail.
+    async fn recent_activity(&self) -> Vec<AuditEntry> {
+        self.0.activity.iter().cloned().map(AuditEntry).collect()
+    }
+}
+
+/// Input of `createAlertRule`.
+#[derive(InputObject)]
+pub struct CreateAlertRuleInput {
+    /// The project.
+    project_id: ID,
+    /// Name.
+    name: String,
+    /// A known metric (`cpu_percent`, `memory_percent`, `disk_percent:/`, `up`, `latency_ms` …).
+    metric: String,
+    /// One server (or give `tag`).
+    server_id: Option<ID>,
+    /// Every server with this tag (or give `serverId`).
+    tag: Option<String>,
+    /// Comparison.
+    comparison: Comparison,
+    /// Threshold.
+    threshold: f64,
+    /// Seconds the condition must hold before firing (0 fires at once).
+    #[graphql(default)]
+    for_secs: i32,
+    /// Severity.
+    #[graphql(default_with = "Severity::Warning")]
+    severity: Severity,
+}
+
+/// Input naming one alert rule.
+#[derive(InputObject)]
+pub struct AlertRuleIdInput {
+    /// The rule.
+    id: ID,
+}
+
+/// Input of `createSilence`.
+#[derive(InputObject)]
+pub struct CreateSilenceInput {
+    /// The project.
+    project_id: ID,
+    /// Only this rule's alerts.
+    rule_id: Option<ID>,
+    /// Only alerts on this server.
+    server_id: Option<ID>,
+    /// Why.
+    #[graphql(default)]
+    reason: String,
+    /// When it ends.
+    ends_at: DateTime<Utc>,
+}
+
+/// Input of `endSilence`.
+#[derive(InputObject)]
+pub struct SilenceIdInput {
+    /// The silence.
+    id: ID,
+}
+
+/// Result of `createAlertRule`.
+#[derive(SimpleObject)]
+pub struct AlertRulePayload {
+    /// The rule.
+    alert_rule: AlertRule,
+}
+
+/// Result of `createSilence`.
+#[derive(SimpleObject)]
+pub struct SilencePayload {
+    /// The silence.
+    silence: Silence,
+}
+
+/// Monitoring queries.
+#[derive(Default)]
+pub struct MonitoringQuery;
+
+#[Object]
+impl MonitoringQuery {
+    /// The project's alert rules.
+    async fn alert_rules(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+    ) -> GqlResult<Vec<AlertRule>> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        Ok(AlertRuleRow::list(&ctx.app().db, access.project_id())
+            .await?
+            .into_iter()
+            .map(AlertRule)
+            .collect())
+    }
+
+    /// The project's alerts, newest first (at most 100).
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "Only alerts in this state.")] state: Option<AlertState>,
+    ) -> GqlResult<Vec<Alert>> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        let rows = AlertRow::list(
+            &ctx.app().db,
+            access.project_id(),
+            state.map(AlertState::as_str),
+            100,
+        )
+        .await?;
+        Ok(rows.into_iter().map(Alert).collect())
+    }
+
+    /// The project's silences that have not ended.
+    async fn silences(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+    ) -> GqlResult<Vec<Silence>> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        let rows =
+            SilenceRow::list_active(&ctx.app().db, access.project_id(), crate::db::now()).await?;
+        Ok(rows.into_iter().map(Silence::from).collect())
+    }
+
+    /// Servers by status, firing alerts and recent activity of a project.
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+    ) -> GqlResult<Dashboard> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        Ok(Dashboard(dashboard::load(ctx.app(), &access).await?))
+    }
+}
+
+/// Monitoring mutations.
+#[derive(Default)]
+pub struct MonitoringMutation;
+
+#[Object]
+impl MonitoringMutation {
+    /// Stores samples pushed by an agent; authenticated by the server's agent token
+    /// (`Authorization: Bearer <agent token>`), not by a user.
+    async fn report_metrics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The server and its samples.")] input: ReportMetricsInput,
+    ) -> GqlResult<ReportMetricsPayload> {
+        let app = ctx.app();
+        let bearer = ctx.data_opt::<Session>().and_then(Session::bearer);
+        let server = servers::server_of_agent_token(app, bearer).await?;
+        if server.id != input.server_id.0 {
+            return Err(
+                AppError::Forbidden("the agent token belongs to another server".into()).into(),
+            );
+        }
+        let now_ms = Utc::now().timestamp_millis();
+        let rows = ingest::rows(
+            &server.id,
+            input
+                .samples
+                .into_iter()
+                .map(|s| (s.metric, s.value, s.at.map_or(now_ms, ingest::epoch_ms))),
+        );
+        ingest::validate(&rows, now_ms, ingest::oldest_accepted_ms(app, now_ms))?;
+        let accepted = ingest::ingest(app, &server.id, rows).await?;
+        Ok(ReportMetricsPayload {
+            accepted: i32::try_from(accepted).unwrap_or(i32::MAX),
+        })
+    }
+
+    /// Creates an alert rule (maintainers).
+    async fn create_alert_rule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The rule.")] input: CreateAlertRuleInput,
+    ) -> GqlResult<AlertRulePayload> {
+        let access = ctx
+            .project_access(&input.project_id, ProjectRole::Maintainer)
+            .await?;
+        let new = NewRule {
+            name: input.name,
+            metric: input.metric,
+            server_id: input.server_id.map(|id| id.0),
+            tag: input.tag,
+            comparison: input.comparison,
+            threshold: input.threshold,
+            for_secs: input.for_secs,
+            severity: input.severity,
+        };
+        let row = alerts::create_rule(ctx.app(), &access, new).await?;
+        Ok(AlertRulePayload {
+            alert_rule: AlertRule(row),
+        })
+    }
+
+    /// Deletes an alert rule and its alerts (maintainers).
+    async fn delete_alert_rule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The rule.")] input: AlertRuleIdInput,
+    ) -> GqlResult<ID> {
+        let rule = AlertRuleRow::find(&ctx.app().db, &input.id)
+            .await?
+            .ok_or(AppError::NotFound("alert rule"))?;
+        let access = ctx
+            .project_access(&rule.project_id, ProjectRole::Maintainer)
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound(_) => AppError::NotFound("alert rule"),
+                other => other,
+            })?;
+        alerts::delete_rule(ctx.app(), &access, &rule).await?;
+        Ok(input.id)
+    }
+
+    /// Silences notifications until `endsAt` (maintainers).
+    async fn create_silence(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The silence.")] input: CreateSilenceInput,
+    ) -> GqlResult<SilencePayload> {
+        let access = ctx
+            .project_access(&input.project_id, ProjectRole::Maintainer)
+            .await?;
+        let row = alerts::create_silence(
+            ctx.app(),
+            &access,
+            input.rule_id.map(|id| id.0),
+            input.server_id.map(|id| id.0),
+            input.reason,
+            input.ends_at.naive_utc(),
+        )
+        .await?;
+        Ok(SilencePayload {
+            silence: row.into(),
+        })
+    }
+
+    /// Ends a silence now (maintainers).
+    async fn end_silence(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The silence.")] input: SilenceIdInput,
+    ) -> GqlResult<ID> {
+        let silence = SilenceRow::find(&ctx.app().db, &input.id)
+            .await?
+            .ok_or(AppError::NotFound("silence"))?;
+        let access = ctx
+            .project_access(&silence.project_id, ProjectRole::Maintainer)
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound(_) => AppError::NotFound("silence"),
+                other => other,
+            })?;
+        SilenceRow::end(&ctx.app().db, &silence.id, crate::db::now()).await?;
+        crate::audit::record_in_project(
+            ctx.app(),
+            &access,
+            "silence",
+            "silence.end",
+            &silence.id,
+            "ended silence".into(),
+        )
+        .await?;
+        Ok(input.id)
+    }
+}
+
+/// Monitoring subscriptions.
+#[derive(Default)]
+pub struct MonitoringSubscription;
+
+#[Subscription]
+impl MonitoringSubscription {
+    /// A server's samples as they arrive.
+    async fn server_metrics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The server.")] server_id: ID,
+    ) -> Result<impl Stream<Item = MetricSample>, GraphqlError> {
+        let viewer = ctx.viewer().await?;
+        let (server, _) =
+            servers::find_with_access(ctx.app(), &viewer, &server_id, ProjectRole::Viewer).await?;
+        let batches = ctx
+            .app()
+            .bus
+            .subscribe_json::<MetricBatch>(&ingest::metrics_topic(&server.id));
+        Ok(batches.flat_map(|batch| {
+            stream::iter(batch.samples.into_iter().map(|s| MetricSample {
+                server_id: ID(s.server_id),
+                metric: s.metric,
+                value: s.value,
+                at: DateTime::from_timestamp_millis(s.at_ms).unwrap_or_default(),
+            }))
+        }))
+    }
+
+    /// Up/down changes of a project's servers.
+    async fn server_status(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+    ) -> Result<impl Stream<Item = ServerStatusEvent>, GraphqlError> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        let changes = ctx
+            .app()
+            .bus
+            .subscribe_json::<StatusChange>(&status_topic(access.project_id()));
+        Ok(changes.map(|c| ServerStatusEvent {
+            server_id: ID(c.server_id),
+            name: c.name,
+            status: ServerStatus::from_stored(&c.status),
+            changed_at: utc(c.changed_at),
+            message: c.message,
+        }))
+    }
+
+    /// A project's alert transitions (PENDING, FIRING, RESOLVED).
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+    ) -> Result<impl Stream<Item = Alert>, GraphqlError> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        Ok(ctx
+            .app()
+            .bus
+            .subscribe_json::<AlertRow>(&alerts::alerts_topic(access.project_id()))
+            .map(Alert))
+    }
+}

@@ -1,0 +1,281 @@
+//! The monitor's background work: this node's host metrics, periodic probes,
+//! alert evaluation and retention. Started with the HTTP server, stopped by
+//! [`App::shutdown_requested`].
+//!
+//! Probes run concurrently (bounded by `TIDEWATCH_PROBE_CONCURRENCY`), each
+//! bounded by its timeout; the scheduler never waits for them, so a dead
+//! target costs one timeout of one task and the next tick starts on time.
+//! Each node samples itself into a built-in `HOST` server per project, named
+//! after the node. Alert evaluation assumes one evaluating node: with several
+//! nodes, set `TIDEWATCH_MONITOR_ENABLED=false` on all but one.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::app::App;
+use crate::db::now;
+use crate::servers::model::{kind_as_str, projects_without_node_server, ServerRow, ServerStatus};
+use crate::servers::probe::{self, ServerKind};
+use crate::servers::service::{target_of, DEFAULT_PROBE_INTERVAL_SECS};
+
+use super::host_metrics::HostSampler;
+use super::ingest::ingest;
+use super::samples::SampleRow;
+
+/// How often old samples and rollups are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// The event topic carrying a project's server status changes.
+pub fn status_topic(project_id: &str) -> String {
+    format!("projects.{project_id}.server-status")
+}
+
+/// A server's status changed; the payload of the live event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// The server.
+    pub server_id: String,
+    /// Its project.
+    pub project_id: String,
+    /// Its name.
+    pub name: String,
+    /// The new status (stored spelling).
+    pub status: String,
+    /// When it changed.
+    pub changed_at: chrono::NaiveDateTime,
+    /// What the probe said.
+    pub message: String,
+}
+
+/// Starts the monitor's tasks unless the configuration turns them off.
+pub fn spawn(app: Arc<App>) {
+    if !app.config.monitor.monitor_enabled {
+        return;
+    }
+    tokio::spawn(reseal_credentials(app.clone()));
+    tokio::spawn(until_shutdown(app.clone(), sample_host(app.clone())));
+    tokio::spawn(until_shutdown(app.clone(), schedule_probes(app.clone())));
+    tokio::spawn(until_shutdown(app.clone(), evaluate_alerts(app.clone())));
+    tokio::spawn(until_shutdown(app.clone(), purge_old_samples(app)));
+}
+
+async fn reseal_credentials(app: Arc<App>) {
+    match crate::servers::credentials::reseal_all(&app).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "credentials resealed with the current key"),
+        Err(error) => tracing::warn!(%error, "resealing credentials failed"),
+    }
+}
+
+async fn until_shutdown(app: Arc<App>, work: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        () = app.shutdown_requested() => {}
+        () = work => {}
+    }
+}
+
+/// The name this node's built-in servers carry.
+fn node_name() -> String {
+    sysinfo::System::host_name().unwrap_or_else(|| "tidewatch-node".to_owned())
+}
+
+async fn sample_host(app: Arc<App>) {
+    let node = node_name();
+    let sampler = Arc::new(Mutex::new(HostSampler::new()));
+    let mut interval = tokio::time::interval(Duration::from_millis(
+        app.config.monitor.host_sample_ms.max(100),
+    ));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let sampler = sampler.clone();
+        let Ok(samples) = tokio::task::spawn_blocking(move || {
+            sampler.lock().map(|mut s| s.sample()).unwrap_or_default()
+        })
+        .await
+        else {
+            continue;
+        };
+        if let Err(error) = record_host(&app, &node, samples).await {
+            tracing::warn!(%error, "recording host metrics failed");
+        }
+    }
+}
+
+async fn record_host(
+    app: &App,
+    node: &str,
+    samples: Vec<super::host_metrics::Sample>,
+) -> anyhow::Result<()> {
+    for project_id in projects_without_node_server(&app.db, node).await? {
+        let at = now();
+        let row = ServerRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            project_id,
+            kind: kind_as_str(ServerKind::Host).to_owned(),
+            name: format!("node {node}"),
+            tags: "[\"tidewatch-node\"]".to_owned(),
+            address: node.to_owned(),
+            database_name: None,
+            credential_id: None,
+            probe_interval_secs: DEFAULT_PROBE_INTERVAL_SECS,
+            status: ServerStatus::Up.as_str().to_owned(),
+            status_changed_at: Some(at),
+            last_checked_at: Some(at),
+            node_name: Some(node.to_owned()),
+            agent_token_hash: None,
+            created_at: at,
+            updated_at: at,
+        };
+        if let Err(error) = row.insert(&app.db).await {
+            tracing::warn!(%error, "creating the built-in host server failed");
+        }
+    }
+    let at_ms = chrono::Utc::now().timestamp_millis();
+    for server in ServerRow::list_for_node(&app.db, node).await? {
+        let rows = samples
+            .iter()
+            .map(|s| SampleRow {
+                server_id: server.id.clone(),
+                metric: s.metric.clone(),
+                at_ms,
+                value: s.value,
+            })
+            .collect();
+        ingest(app, &server.id, rows).await?;
+    }
+    Ok(())
+}
+
+async fn schedule_probes(app: Arc<App>) {
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let permits = Arc::new(Semaphore::new(app.config.monitor.probe_concurrency.max(1)));
+    let mut running = JoinSet::new();
+    let mut interval = tokio::time::interval(Duration::from_millis(
+        app.config.monitor.monitor_tick_ms.max(50),
+    ));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        while running.try_join_next().is_some() {}
+        let servers = match ServerRow::list_probed(&app.db).await {
+            Ok(servers) => servers,
+            Err(error) => {
+                tracing::warn!(%error, "listing servers to probe failed");
+                continue;
+            }
+        };
+        let at = now();
+        for server in servers {
+            let due = server.last_checked_at.is_none_or(|last| {
+                (at - last).num_seconds() >= i64::from(server.probe_interval_secs)
+            });
+            let claimed = due
+                && in_flight
+                    .lock()
+                    .is_ok_and(|mut set| set.insert(server.id.clone()));
+            if !claimed {
+                continue;
+            }
+            let (app, in_flight, permits) = (app.clone(), in_flight.clone(), permits.clone());
+            running.spawn(async move {
+                if let Ok(_permit) = permits.acquire().await {
+                    if let Err(error) = probe_once(&app, &server).await {
+                        tracing::warn!(%error, server = %server.id, "probe bookkeeping failed");
+                    }
+                }
+                if let Ok(mut set) = in_flight.lock() {
+                    set.remove(&server.id);
+                }
+            });
+        }
+    }
+}
+
+/// Probes one server, records `up` and `latency_ms`, and publishes a status change.
+pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<()> {
+    let target = target_of(app, server)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = probe::probe(&target).await;
+    let at_ms = chrono::Utc::now().timestamp_millis();
+    let samples = vec![
+        SampleRow {
+            server_id: server.id.clone(),
+            metric: "up".into(),
+            at_ms,
+            value: if outcome.success { 1.0 } else { 0.0 },
+        },
+        SampleRow {
+            server_id: server.id.clone(),
+            metric: "latency_ms".into(),
+            at_ms,
+            value: outcome.latency_ms,
+        },
+    ];
+    ingest(app, &server.id, samples)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let status = if outcome.success {
+        ServerStatus::Up
+    } else {
+        ServerStatus::Down
+    };
+    let at = now();
+    if ServerRow::record_check(&app.db, &server.id, status, at).await? {
+        let change = StatusChange {
+            server_id: server.id.clone(),
+            project_id: server.project_id.clone(),
+            name: server.name.clone(),
+            status: status.as_str().to_owned(),
+            changed_at: at,
+            message: outcome.message,
+        };
+        if let Err(error) = app
+            .bus
+            .publish_json(&status_topic(&server.project_id), &change)
+            .await
+        {
+            tracing::warn!(%error, "status change stored but not published");
+        }
+    }
+    Ok(())
+}
+
+async fn evaluate_alerts(app: Arc<App>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(
+        app.config.monitor.monitor_tick_ms.max(50),
+    ));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = super::alerts::evaluate(&app).await {
+            tracing::warn!(%error, "alert evaluation failed");
+        }
+    }
+}
+
+async fn purge_old_samples(app: Arc<App>) {
+    let mut interval = tokio::time::interval(PURGE_EVERY);
+    loop {
+        interval.tick().await;
+        let config = &app.config.monitor;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let hours = |h: u32| i64::from(h) * 3_600_000;
+        let outcome = SampleRow::purge(
+            &app.db,
+            now_ms - hours(config.raw_retention_hours),
+            now_ms - hours(config.minute_retention_days * 24),
+            now_ms - hours(config.hour_retention_days * 24),
+        )
+        .await;
+        if let Err(error) = outcome {
+            tracing::warn!(%error, "purging old samples failed");
+        }
+    }
+}

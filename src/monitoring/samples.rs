@@ -1,0 +1,417 @@
+//! Sample and rollup rows, and the queries over them.
+//!
+//! Times are epoch milliseconds. Rollups hold count, sum, min and max per
+//! bucket, so buckets of any tier combine exactly into wider steps.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{Insertable, Queryable};
+
+use crate::db::schema::{metric_rollups, metric_samples};
+use crate::db::{Backend, Database, DbResult};
+use crate::db_run;
+
+/// The 1-minute tier, in seconds.
+pub const MINUTE_TIER_SECS: i32 = 60;
+/// The 1-hour tier, in seconds.
+pub const HOUR_TIER_SECS: i32 = 3_600;
+/// Rows per multi-row INSERT (4 values a row stays far under both backends' bind limits).
+const INSERT_CHUNK: usize = 2_000;
+
+/// One stored raw sample.
+#[derive(Debug, Clone, PartialEq, Queryable, Insertable, serde::Serialize, serde::Deserialize)]
+#[diesel(table_name = metric_samples)]
+pub struct SampleRow {
+    pub server_id: String,
+    pub metric: String,
+    pub at_ms: i64,
+    pub value: f64,
+}
+
+/// One stored rollup bucket.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = metric_rollups)]
+pub struct RollupRow {
+    pub server_id: String,
+    pub metric: String,
+    pub tier_secs: i32,
+    pub bucket_ms: i64,
+    pub sample_count: i64,
+    pub value_sum: f64,
+    pub value_min: f64,
+    pub value_max: f64,
+}
+
+/// An aggregate over one step of a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// Start of the step, epoch milliseconds.
+    pub start_ms: i64,
+    /// Samples in the step.
+    pub count: i64,
+    /// Sum of their values.
+    pub sum: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Bucket {
+    fn merge(&mut self, count: i64, sum: f64, min: f64, max: f64) {
+        self.count += count;
+        self.sum += sum;
+        self.min = self.min.min(min);
+        self.max = self.max.max(max);
+    }
+}
+
+/// The rollup rows a batch of samples adds to, aggregated per bucket.
+pub fn rollups_of(samples: &[SampleRow]) -> Vec<RollupRow> {
+    let mut buckets: HashMap<(&str, &str, i32, i64), Bucket> = HashMap::new();
+    for sample in samples {
+        for tier in [MINUTE_TIER_SECS, HOUR_TIER_SECS] {
+            let width = i64::from(tier) * 1000;
+            let start = sample.at_ms.div_euclid(width) * width;
+            buckets
+                .entry((&sample.server_id, &sample.metric, tier, start))
+                .and_modify(|b| b.merge(1, sample.value, sample.value, sample.value))
+                .or_insert(Bucket {
+                    start_ms: start,
+                    count: 1,
+                    sum: sample.value,
+                    min: sample.value,
+                    max: sample.value,
+                });
+        }
+    }
+    buckets
+        .into_iter()
+        .map(|((server_id, metric, tier_secs, bucket_ms), b)| RollupRow {
+            server_id: server_id.to_owned(),
+            metric: metric.to_owned(),
+            tier_secs,
+            bucket_ms,
+            sample_count: b.count,
+            value_sum: b.sum,
+            value_min: b.min,
+            value_max: b.max,
+        })
+        .collect()
+}
+
+/// Database methods.
+impl SampleRow {
+    /// Stores a batch of samples and adds them to their rollup buckets, in one transaction.
+    pub async fn insert_batch(db: &Database, samples: &[SampleRow]) -> DbResult<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let rollups = rollups_of(samples);
+        // The one place the SQL differs: SQLite's two-argument MIN/MAX are LEAST/GREATEST elsewhere.
+        let (least, greatest) = match db.backend() {
+            Backend::Sqlite => ("MIN", "MAX"),
+            Backend::Postgres => ("LEAST", "GREATEST"),
+        };
+        let mut statements = Vec::new();
+        for chunk in samples.chunks(INSERT_CHUNK) {
+            statements.push(insert_samples_sql(chunk));
+        }
+        for chunk in rollups.chunks(INSERT_CHUNK) {
+            statements.push(upsert_rollups_sql(chunk, least, greatest));
+        }
+        db_run!(db, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                for statement in &statements {
+                    conn.batch_execute(statement).await?;
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Raw samples of a series in `[from_ms, to_ms)`, oldest first.
+    pub async fn range(
+        db: &Database,
+        server_id: &str,
+        metric: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> DbResult<Vec<(i64, f64)>> {
+        db_run!(db, |conn| {
+            Ok(metric_samples::table
+                .filter(metric_samples::server_id.eq(server_id))
+                .filter(metric_samples::metric.eq(metric))
+                .filter(metric_samples::at_ms.ge(from_ms))
+                .filter(metric_samples::at_ms.lt(to_ms))
+                .order(metric_samples::at_ms.asc())
+                .select((metric_samples::at_ms, metric_samples::value))
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// The newest sample of a series not older than `since_ms`.
+    pub async fn latest(
+        db: &Database,
+        server_id: &str,
+        metric: &str,
+        since_ms: i64,
+    ) -> DbResult<Option<(i64, f64)>> {
+        db_run!(db, |conn| {
+            Ok(metric_samples::table
+                .filter(metric_samples::server_id.eq(server_id))
+                .filter(metric_samples::metric.eq(metric))
+                .filter(metric_samples::at_ms.ge(since_ms))
+                .order(metric_samples::at_ms.desc())
+                .select((metric_samples::at_ms, metric_samples::value))
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Metric names a server has samples of since `since_ms`.
+    pub async fn metric_names(
+        db: &Database,
+        server_id: &str,
+        since_ms: i64,
+    ) -> DbResult<Vec<String>> {
+        db_run!(db, |conn| {
+            Ok(metric_rollups::table
+                .filter(metric_rollups::server_id.eq(server_id))
+                .filter(metric_rollups::tier_secs.eq(HOUR_TIER_SECS))
+                .filter(metric_rollups::bucket_ms.ge(since_ms))
+                .select(metric_rollups::metric)
+                .distinct()
+                .order(metric_rollups::metric.asc())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Deletes raw samples older than `raw_before_ms` and rollups older than their tier's cutoff.
+    pub async fn purge(
+        db: &Database,
+        raw_before_ms: i64,
+        minute_before_ms: i64,
+        hour_before_ms: i64,
+    ) -> DbResult<usize> {
+        db_run!(db, |conn| {
+            let mut deleted = diesel::delete(
+                metric_samples::table.filter(metric_samples::at_ms.lt(raw_before_ms)),
+            )
+            .execute(conn)
+            .await?;
+            for (tier, before) in [
+                (MINUTE_TIER_SECS, minute_before_ms),
+                (HOUR_TIER_SECS, hour_before_ms),
+            ] {
+                deleted += diesel::delete(
+                    metric_rollups::table
+                        .filter(metric_rollups::tier_secs.eq(tier))
+                        .filter(metric_rollups::bucket_ms.lt(before)),
+                )
+                .execute(conn)
+                .await?;
+            }
+            Ok(deleted)
+        })
+    }
+}
+
+/// Database methods.
+impl RollupRow {
+    /// Buckets of one tier of a series in `[from_ms, to_ms)`, combined into steps of `step_ms`.
+    pub async fn range(
+        db: &Database,
+        server_id: &str,
+        metric: &str,
+        tier_secs: i32,
+        from_ms: i64,
+        to_ms: i64,
+        step_ms: i64,
+    ) -> DbResult<Vec<Bucket>> {
+        let rows: Vec<(i64, i64, f64, f64, f64)> = db_run!(db, |conn| {
+            Ok::<_, crate::db::DbError>(
+                metric_rollups::table
+                    .filter(metric_rollups::server_id.eq(server_id))
+                    .filter(metric_rollups::metric.eq(metric))
+                    .filter(metric_rollups::tier_secs.eq(tier_secs))
+                    .filter(metric_rollups::bucket_ms.ge(from_ms))
+                    .filter(metric_rollups::bucket_ms.lt(to_ms))
+                    .order(metric_rollups::bucket_ms.asc())
+                    .select((
+                        metric_rollups::bucket_ms,
+                        metric_rollups::sample_count,
+                        metric_rollups::value_sum,
+                        metric_rollups::value_min,
+                        metric_rollups::value_max,
+                    ))
+                    .load(conn)
+                    .await?,
+            )
+        })?;
+        Ok(combine(rows.into_iter(), from_ms, step_ms))
+    }
+}
+
+/// A multi-row INSERT of samples with literal values.
+///
+/// diesel-async cannot batch-insert on SQLite, and one statement per row is
+/// far too slow for ingest; literals (strings quoted, numbers finite) keep one
+/// statement per chunk on both backends.
+fn insert_samples_sql(samples: &[SampleRow]) -> String {
+    let mut sql = String::with_capacity(64 + samples.len() * 80);
+    sql.push_str("INSERT INTO metric_samples (server_id, metric, at_ms, value) VALUES ");
+    for (index, sample) in samples.iter().enumerate() {
+        if index > 0 {
+            sql.push(',');
+        }
+        let _ = write!(
+            sql,
+            "({},{},{},{})",
+            quote(&sample.server_id),
+            quote(&sample.metric),
+            sample.at_ms,
+            finite(sample.value)
+        );
+    }
+    sql
+}
+
+/// A multi-row upsert adding rollup rows to their buckets.
+fn upsert_rollups_sql(rollups: &[RollupRow], least: &str, greatest: &str) -> String {
+    let mut sql = String::with_capacity(256 + rollups.len() * 120);
+    sql.push_str(
+        "INSERT INTO metric_rollups (server_id, metric, tier_secs, bucket_ms, sample_count, \
+         value_sum, value_min, value_max) VALUES ",
+    );
+    for (index, r) in rollups.iter().enumerate() {
+        if index > 0 {
+            sql.push(',');
+        }
+        let _ = write!(
+            sql,
+            "({},{},{},{},{},{},{},{})",
+            quote(&r.server_id),
+            quote(&r.metric),
+            r.tier_secs,
+            r.bucket_ms,
+            r.sample_count,
+            finite(r.value_sum),
+            finite(r.value_min),
+            finite(r.value_max)
+        );
+    }
+    let _ = write!(
+        sql,
+        " ON CONFLICT (server_id, metric, tier_secs, bucket_ms) DO UPDATE SET \
+         sample_count = metric_rollups.sample_count + excluded.sample_count, \
+         value_sum = metric_rollups.value_sum + excluded.value_sum, \
+         value_min = {least}(metric_rollups.value_min, excluded.value_min), \
+         value_max = {greatest}(metric_rollups.value_max, excluded.value_max)"
+    );
+    sql
+}
+
+/// A SQL string literal.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''").replace('\0', ""))
+}
+
+/// A SQL number literal (non-finite values, rejected at ingest, become 0).
+fn finite(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:?}")
+    } else {
+        "0.0".to_owned()
+    }
+}
+
+/// Raw points combined into steps of `step_ms` aligned on `from_ms`.
+pub fn raw_buckets(points: Vec<(i64, f64)>, from_ms: i64, step_ms: i64) -> Vec<Bucket> {
+    combine(
+        points.into_iter().map(|(at, v)| (at, 1, v, v, v)),
+        from_ms,
+        step_ms,
+    )
+}
+
+/// Combines ordered (time, count, sum, min, max) rows into steps; empty steps are left out.
+fn combine(
+    rows: impl Iterator<Item = (i64, i64, f64, f64, f64)>,
+    from_ms: i64,
+    step_ms: i64,
+) -> Vec<Bucket> {
+    let mut out: Vec<Bucket> = Vec::new();
+    for (at, count, sum, min, max) in rows {
+        let start = from_ms + (at - from_ms).div_euclid(step_ms) * step_ms;
+        match out.last_mut() {
+            Some(last) if last.start_ms == start => last.merge(count, sum, min, max),
+            _ => out.push(Bucket {
+                start_ms: start,
+                count,
+                sum,
+                min,
+                max,
+            }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at_ms: i64, value: f64) -> SampleRow {
+        SampleRow {
+            server_id: "s".into(),
+            metric: "m".into(),
+            at_ms,
+            value,
+        }
+    }
+
+    #[test]
+    fn rollups_aggregate_per_tier_and_bucket() {
+        let rollups = rollups_of(&[sample(0, 1.0), sample(59_999, 3.0), sample(60_000, 5.0)]);
+        let minute: Vec<_> = rollups
+            .iter()
+            .filter(|r| r.tier_secs == MINUTE_TIER_SECS)
+            .collect();
+        assert_eq!(minute.len(), 2);
+        let first = minute.iter().find(|r| r.bucket_ms == 0).unwrap();
+        assert_eq!(
+            (
+                first.sample_count,
+                first.value_sum,
+                first.value_min,
+                first.value_max
+            ),
+            (2, 4.0, 1.0, 3.0)
+        );
+        let hour: Vec<_> = rollups
+            .iter()
+            .filter(|r| r.tier_secs == HOUR_TIER_SECS)
+            .collect();
+        assert_eq!(hour.len(), 1);
+        assert_eq!(hour[0].sample_count, 3);
+    }
+
+    #[test]
+    fn raw_points_combine_into_steps() {
+        let buckets = raw_buckets(vec![(1_000, 1.0), (5_000, 3.0), (12_000, 7.0)], 0, 10_000);
+        assert_eq!(buckets.len(), 2);
+        assert_eq!(
+            (buckets[0].count, buckets[0].min, buckets[0].max),
+            (2, 1.0, 3.0)
+        );
+        assert_eq!(buckets[1].start_ms, 10_000);
+    }
+}

@@ -1,0 +1,413 @@
+//! Server and credential rows and their queries.
+
+use chrono::NaiveDateTime;
+use diesel::{AsChangeset, Insertable, Queryable, Selectable};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+
+use crate::db::schema::{credentials, servers};
+use crate::db::{Database, DbResult};
+use crate::db_run;
+
+use super::probe::ServerKind;
+
+/// A server's health as the last probe saw it.
+#[derive(
+    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServerStatus {
+    /// The last probe (or agent report) succeeded.
+    Up,
+    /// The last probe failed.
+    Down,
+    /// Not probed yet, or not probed at all (agents report metrics only).
+    Unknown,
+}
+
+impl ServerStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "UP",
+            Self::Down => "DOWN",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// Reads the stored spelling (anything unknown is `UNKNOWN`).
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            "UP" => Self::Up,
+            "DOWN" => Self::Down,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// The stored spelling of a server kind.
+pub fn kind_as_str(kind: ServerKind) -> &'static str {
+    match kind {
+        ServerKind::Host => "HOST",
+        ServerKind::Http => "HTTP",
+        ServerKind::Tcp => "TCP",
+        ServerKind::Postgres => "POSTGRES",
+        ServerKind::Mysql => "MYSQL",
+        ServerKind::Redis => "REDIS",
+    }
+}
+
+/// Reads the stored spelling of a server kind.
+pub fn kind_from_stored(value: &str) -> ServerKind {
+    match value {
+        "HTTP" => ServerKind::Http,
+        "TCP" => ServerKind::Tcp,
+        "POSTGRES" => ServerKind::Postgres,
+        "MYSQL" => ServerKind::Mysql,
+        "REDIS" => ServerKind::Redis,
+        _ => ServerKind::Host,
+    }
+}
+
+/// A stored server; `tags` is a JSON array of strings.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = servers)]
+pub struct ServerRow {
+    pub id: String,
+    pub project_id: String,
+    pub kind: String,
+    pub name: String,
+    pub tags: String,
+    pub address: String,
+    pub database_name: Option<String>,
+    pub credential_id: Option<String>,
+    pub probe_interval_secs: i32,
+    pub status: String,
+    pub status_changed_at: Option<NaiveDateTime>,
+    pub last_checked_at: Option<NaiveDateTime>,
+    pub node_name: Option<String>,
+    pub agent_token_hash: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a server; `None` leaves a column as it is.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = servers)]
+pub struct ServerChanges {
+    pub name: Option<String>,
+    pub tags: Option<String>,
+    pub address: Option<String>,
+    pub database_name: Option<Option<String>>,
+    pub credential_id: Option<Option<String>>,
+    pub probe_interval_secs: Option<i32>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Which servers of a project to list.
+#[derive(Debug, Clone, Default)]
+pub struct ServerFilter {
+    /// Only this kind.
+    pub kind: Option<ServerKind>,
+    /// Only servers carrying this tag.
+    pub tag: Option<String>,
+    /// Only servers in this status.
+    pub status: Option<ServerStatus>,
+}
+
+/// Local methods.
+impl ServerRow {
+    /// The kind.
+    pub fn kind(&self) -> ServerKind {
+        kind_from_stored(&self.kind)
+    }
+
+    /// The status.
+    pub fn status(&self) -> ServerStatus {
+        ServerStatus::from_stored(&self.status)
+    }
+
+    /// The tags.
+    pub fn tag_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+}
+
+/// Database methods.
+impl ServerRow {
+    /// Stores a new server.
+    pub async fn insert(&self, db: &Database) -> DbResult<()> {
+        db_run!(db, |conn| {
+            diesel::insert_into(servers::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The server `id`.
+    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(servers::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// The server whose agent token hashes to `token_hash`.
+    pub async fn find_by_agent_token_hash(
+        db: &Database,
+        token_hash: &str,
+    ) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(servers::table
+                .filter(servers::agent_token_hash.eq(token_hash))
+                .select(Self::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// The project's servers matching `filter`, by id (filtering tags and status in SQL where portable).
+    pub async fn list(
+        db: &Database,
+        project_id: &str,
+        filter: &ServerFilter,
+    ) -> DbResult<Vec<Self>> {
+        let rows: Vec<Self> = db_run!(db, |conn| {
+            let mut query = servers::table
+                .filter(servers::project_id.eq(project_id))
+                .select(Self::as_select())
+                .into_boxed();
+            if let Some(kind) = filter.kind {
+                query = query.filter(servers::kind.eq(kind_as_str(kind)));
+            }
+            if let Some(status) = filter.status {
+                query = query.filter(servers::status.eq(status.as_str()));
+            }
+            Ok::<_, crate::db::DbError>(query.order(servers::id.asc()).load(conn).await?)
+        })?;
+        Ok(match &filter.tag {
+            Some(tag) => rows
+                .into_iter()
+                .filter(|row| row.tag_list().contains(tag))
+                .collect(),
+            None => rows,
+        })
+    }
+
+    /// Every server a connection probe checks (all but the nodes' built-in ones).
+    pub async fn list_probed(db: &Database) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(servers::table
+                .filter(servers::node_name.is_null())
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// This node's built-in HOST servers, one per project.
+    pub async fn list_for_node(db: &Database, node_name: &str) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(servers::table
+                .filter(servers::node_name.eq(node_name))
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Applies `changes`; returns the row as it is now.
+    pub async fn update(
+        db: &Database,
+        id: &str,
+        changes: &ServerChanges,
+    ) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(servers::table.find(id))
+                .set(changes)
+                .returning(Self::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Sets or clears the agent token hash.
+    pub async fn set_agent_token_hash(
+        db: &Database,
+        id: &str,
+        hash: Option<String>,
+    ) -> DbResult<()> {
+        db_run!(db, |conn| {
+            diesel::update(servers::table.find(id))
+                .set((
+                    servers::agent_token_hash.eq(hash),
+                    servers::updated_at.eq(crate::db::now()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Records a check; when `status` differs from the stored one, also the time of the change.
+    /// Returns true when the status changed.
+    pub async fn record_check(
+        db: &Database,
+        id: &str,
+        status: ServerStatus,
+        at: NaiveDateTime,
+    ) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            let changed = diesel::update(
+                servers::table
+                    .find(id)
+                    .filter(servers::status.ne(status.as_str())),
+            )
+            .set((
+                servers::status.eq(status.as_str()),
+                servers::status_changed_at.eq(at),
+                servers::last_checked_at.eq(at),
+            ))
+            .execute(conn)
+            .await?
+                > 0;
+            if !changed {
+                diesel::update(servers::table.find(id))
+                    .set(servers::last_checked_at.eq(at))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(changed)
+        })
+    }
+
+    /// Deletes the server (its samples, rules and alerts go with it).
+    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            Ok(diesel::delete(servers::table.find(id))
+                .execute(conn)
+                .await?
+                > 0)
+        })
+    }
+}
+
+/// A stored credential: the secret is sealed with the node's credential key.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = credentials)]
+pub struct CredentialRow {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub username: Option<String>,
+    pub sealed_secret: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a credential.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = credentials)]
+pub struct CredentialChanges {
+    pub name: Option<String>,
+    pub username: Option<Option<String>>,
+    pub sealed_secret: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Database methods.
+impl CredentialRow {
+    /// Stores a new credential.
+    pub async fn insert(&self, db: &Database) -> DbResult<()> {
+        db_run!(db, |conn| {
+            diesel::insert_into(credentials::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The credential `id`.
+    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(credentials::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// The project's credentials by name.
+    pub async fn list(db: &Database, project_id: &str) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(credentials::table
+                .filter(credentials::project_id.eq(project_id))
+                .order(credentials::name.asc())
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Applies `changes`.
+    pub async fn update(
+        db: &Database,
+        id: &str,
+        changes: &CredentialChanges,
+    ) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(credentials::table.find(id))
+                .set(changes)
+                .returning(Self::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Every credential, of every project (for key rotation).
+    pub async fn list_all(db: &Database) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(credentials::table
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Deletes the credential (servers using it lose the reference).
+    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            Ok(diesel::delete(credentials::table.find(id))
+                .execute(conn)
+                .await?
+                > 0)
+        })
+    }
+}
+
+/// Ids of projects that have no built-in server of `node_name` yet.
+pub async fn projects_without_node_server(db: &Database, node_name: &str) -> DbResult<Vec<String>> {
+    use crate::db::schema::projects;
+    db_run!(db, |conn| {
+        Ok(projects::table
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                servers::table
+                    .filter(servers::project_id.eq(projects::id))
+                    .filter(servers::node_name.eq(node_name)),
+            )))
+            .select(projects::id)
+            .load(conn)
+            .await?)
+    })
+}

@@ -1,0 +1,363 @@
+//! Server rules: validation, CRUD, connection tests and agent tokens.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore;
+
+use crate::app::App;
+use crate::audit;
+use crate::auth::tokens::hash_refresh_token;
+use crate::db::now;
+use crate::error::{AppError, AppResult};
+use crate::projects::access::ProjectAccess;
+use crate::projects::model::ProjectRole;
+
+use super::model::{kind_as_str, CredentialRow, ServerChanges, ServerRow, ServerStatus};
+use super::probe::{self, ProbeOutcome, ProbeTarget, ServerKind};
+
+/// Longest server name.
+const MAX_NAME_LENGTH: usize = 100;
+/// Most tags per server.
+const MAX_TAGS: usize = 20;
+/// Probe interval when none is given, in seconds.
+pub const DEFAULT_PROBE_INTERVAL_SECS: i32 = 60;
+/// Longest probe interval, in seconds (one day).
+const MAX_PROBE_INTERVAL_SECS: i32 = 86_400;
+/// Prefix of agent tokens, so they are recognisable in a leaked config.
+const AGENT_TOKEN_PREFIX: &str = "twa_";
+
+/// What a client gives to create a server.
+pub struct NewServer {
+    /// Kind of server.
+    pub kind: ServerKind,
+    /// Name, unique in the project.
+    pub name: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// URL, host name, or `host:port`.
+    pub address: String,
+    /// Database name (databases) or number (Redis).
+    pub database_name: Option<String>,
+    /// Credential of the same project.
+    pub credential_id: Option<String>,
+    /// Seconds between probes.
+    pub probe_interval_secs: Option<i32>,
+}
+
+/// What a client changes on a server; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ServerUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New tags.
+    pub tags: Option<Vec<String>>,
+    /// New address.
+    pub address: Option<String>,
+    /// New database name (empty clears it).
+    pub database_name: Option<String>,
+    /// New credential (empty clears it).
+    pub credential_id: Option<String>,
+    /// New probe interval.
+    pub probe_interval_secs: Option<i32>,
+}
+
+/// Registers a server (maintainers).
+pub async fn create_server(
+    app: &App,
+    access: &ProjectAccess,
+    new: NewServer,
+) -> AppResult<ServerRow> {
+    access.ensure(ProjectRole::Maintainer)?;
+    let name = server_name(&new.name)?;
+    let tags = tags(new.tags)?;
+    let address = address(new.kind, &new.address)?;
+    let interval = probe_interval(app, new.probe_interval_secs)?;
+    let credential_id = credential_of_project(app, access, new.credential_id).await?;
+    let at = now();
+    let row = ServerRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: access.project_id().to_owned(),
+        kind: kind_as_str(new.kind).to_owned(),
+        name,
+        tags: serde_json::to_string(&tags).map_err(AppError::internal)?,
+        address,
+        database_name: new.database_name.filter(|d| !d.is_empty()),
+        credential_id,
+        probe_interval_secs: interval,
+        status: ServerStatus::Unknown.as_str().to_owned(),
+        status_changed_at: None,
+        last_checked_at: None,
+        node_name: None,
+        agent_token_hash: None,
+        created_at: at,
+        updated_at: at,
+    };
+    row.insert(&app.db)
+        .await
+        .map_err(|error| conflict_on_name(error, &row.name))?;
+    let summary = format!(
+        "registered {} server '{}' at {}",
+        row.kind,
+        row.name,
+        shown_address(&row)
+    );
+    audit::record_in_project(app, access, "server", "server.create", &row.id, summary).await?;
+    Ok(row)
+}
+
+/// Changes a server (maintainers).
+pub async fn update_server(
+    app: &App,
+    access: &ProjectAccess,
+    server: &ServerRow,
+    update: ServerUpdate,
+) -> AppResult<ServerRow> {
+    access.ensure(ProjectRole::Maintainer)?;
+    let credential_id = match update.credential_id {
+        Some(id) if id.is_empty() => Some(None),
+        Some(id) => Some(credential_of_project(app, access, Some(id)).await?),
+        None => None,
+    };
+    let changes = ServerChanges {
+        name: update.name.as_deref().map(server_name).transpose()?,
+        tags: update
+            .tags
+            .map(tags)
+            .transpose()?
+            .map(|tags| serde_json::to_string(&tags).map_err(AppError::internal))
+            .transpose()?,
+        address: update
+            .address
+            .as_deref()
+            .map(|a| address(server.kind(), a))
+            .transpose()?,
+        database_name: update
+            .database_name
+            .map(|d| Some(d).filter(|d| !d.is_empty())),
+        credential_id,
+        probe_interval_secs: update
+            .probe_interval_secs
+            .map(|secs| probe_interval(app, Some(secs)))
+            .transpose()?,
+        updated_at: Some(now()),
+    };
+    let updated = ServerRow::update(&app.db, &server.id, &changes)
+        .await
+        .map_err(|error| conflict_on_name(error, changes.name.as_deref().unwrap_or("")))?
+        .ok_or(AppError::NotFound("server"))?;
+    let summary = format!(
+        "updated server '{}' ({})",
+        updated.name,
+        shown_address(&updated)
+    );
+    audit::record_in_project(app, access, "server", "server.update", &updated.id, summary).await?;
+    Ok(updated)
+}
+
+/// Deletes a server with its samples, rules and alerts (maintainers).
+pub async fn delete_server(app: &App, access: &ProjectAccess, server: &ServerRow) -> AppResult<()> {
+    access.ensure(ProjectRole::Maintainer)?;
+    ServerRow::delete(&app.db, &server.id).await?;
+    let summary = format!("deleted server '{}'", server.name);
+    audit::record_in_project(app, access, "server", "server.delete", &server.id, summary).await
+}
+
+/// A new agent token for the server (maintainers); only its hash is kept, and
+/// it replaces any earlier one.
+pub async fn create_agent_token(
+    app: &App,
+    access: &ProjectAccess,
+    server: &ServerRow,
+) -> AppResult<String> {
+    access.ensure(ProjectRole::Maintainer)?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{AGENT_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    ServerRow::set_agent_token_hash(&app.db, &server.id, Some(hash_refresh_token(&token))).await?;
+    let summary = format!("created an agent token for server '{}'", server.name);
+    audit::record_in_project(
+        app,
+        access,
+        "server",
+        "server.agent_token.create",
+        &server.id,
+        summary,
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Revokes the server's agent token (maintainers).
+pub async fn revoke_agent_token(
+    app: &App,
+    access: &ProjectAccess,
+    server: &ServerRow,
+) -> AppResult<()> {
+    access.ensure(ProjectRole::Maintainer)?;
+    ServerRow::set_agent_token_hash(&app.db, &server.id, None).await?;
+    let summary = format!("revoked the agent token of server '{}'", server.name);
+    audit::record_in_project(
+        app,
+        access,
+        "server",
+        "server.agent_token.revoke",
+        &server.id,
+        summary,
+    )
+    .await
+}
+
+/// The server an agent token belongs to, or `UNAUTHENTICATED`.
+pub async fn server_of_agent_token(app: &App, token: Option<&str>) -> AppResult<ServerRow> {
+    let invalid = || AppError::Unauthenticated("a valid agent token is required".into());
+    let token = token
+        .filter(|t| t.starts_with(AGENT_TOKEN_PREFIX))
+        .ok_or_else(invalid)?;
+    ServerRow::find_by_agent_token_hash(&app.db, &hash_refresh_token(token))
+        .await?
+        .ok_or_else(invalid)
+}
+
+/// Probes a stored server with its credential, for real.
+pub async fn test_server(app: &App, server: &ServerRow) -> AppResult<ProbeOutcome> {
+    let target = target_of(app, server).await?;
+    Ok(probe::probe(&target).await)
+}
+
+/// Probes an unsaved target; the address is checked first (`BAD_USER_INPUT`).
+pub async fn test_target(app: &App, mut target: ProbeTarget) -> AppResult<ProbeOutcome> {
+    target.address = address(target.kind, &target.address)?;
+    target.timeout = probe_timeout(app);
+    Ok(probe::probe(&target).await)
+}
+
+/// The probe target of a stored server, its credential opened.
+pub async fn target_of(app: &App, server: &ServerRow) -> AppResult<ProbeTarget> {
+    let mut target = ProbeTarget::new(server.kind(), server.address.clone());
+    target.database = server.database_name.clone();
+    target.timeout = probe_timeout(app);
+    if let Some(credential_id) = &server.credential_id {
+        if let Some(credential) = CredentialRow::find(&app.db, credential_id).await? {
+            target.username = credential.username;
+            target.password = Some(
+                app.secrets
+                    .open(&credential.sealed_secret)
+                    .map_err(AppError::internal)?,
+            )
+            .filter(|p| !p.is_empty());
+        }
+    }
+    Ok(target)
+}
+
+/// The server `id` with the caller's access to its project.
+pub async fn find_with_access(
+    app: &App,
+    viewer: &crate::auth::Viewer,
+    id: &str,
+    needed: ProjectRole,
+) -> AppResult<(ServerRow, ProjectAccess)> {
+    let server = ServerRow::find(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("server"))?;
+    let access = ProjectAccess::require(app, viewer, &server.project_id, needed)
+        .await
+        .map_err(|error| match error {
+            AppError::NotFound(_) => AppError::NotFound("server"),
+            other => other,
+        })?;
+    Ok((server, access))
+}
+
+/// The configured probe timeout.
+pub fn probe_timeout(app: &App) -> Duration {
+    Duration::from_millis(app.config.monitor.probe_timeout_ms)
+}
+
+/// The address with any password in an HTTP URL hidden, for summaries.
+fn shown_address(server: &ServerRow) -> String {
+    match url::Url::parse(&server.address) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => server.address.clone(),
+    }
+}
+
+async fn credential_of_project(
+    app: &App,
+    access: &ProjectAccess,
+    credential_id: Option<String>,
+) -> AppResult<Option<String>> {
+    let Some(id) = credential_id.filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    match CredentialRow::find(&app.db, &id).await? {
+        Some(credential) if credential.project_id == access.project_id() => Ok(Some(id)),
+        _ => Err(AppError::bad_input(
+            "credentialId",
+            "no such credential in this project",
+        )),
+    }
+}
+
+fn conflict_on_name(error: crate::db::DbError, name: &str) -> AppError {
+    if error.is_unique_violation() {
+        AppError::Conflict(format!("a server named '{name}' exists"))
+    } else {
+        error.into()
+    }
+}
+
+fn server_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
+        return Err(AppError::bad_input(
+            "name",
+            format!("name must be 1 to {MAX_NAME_LENGTH} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn tags(tags: Vec<String>) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_owned();
+        if tag.is_empty() || tag.len() > 64 {
+            return Err(AppError::bad_input("tags", "tags are 1 to 64 characters"));
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(AppError::bad_input(
+            "tags",
+            format!("at most {MAX_TAGS} tags"),
+        ));
+    }
+    Ok(out)
+}
+
+fn address(kind: ServerKind, address: &str) -> AppResult<String> {
+    let address = address.trim();
+    probe::validate_address(kind, address)
+        .map_err(|message| AppError::bad_input("address", message))?;
+    Ok(address.to_owned())
+}
+
+fn probe_interval(app: &App, secs: Option<i32>) -> AppResult<i32> {
+    let minimum = i32::try_from(app.config.monitor.min_probe_interval).unwrap_or(i32::MAX);
+    let secs = secs.unwrap_or(DEFAULT_PROBE_INTERVAL_SECS.max(minimum));
+    if secs < minimum || secs > MAX_PROBE_INTERVAL_SECS {
+        return Err(AppError::bad_input(
+            "probeIntervalSecs",
+            format!("the probe interval must be between {minimum} and {MAX_PROBE_INTERVAL_SECS} seconds"),
+        ));
+    }
+    Ok(secs)
+}

@@ -1,0 +1,188 @@
+//! The monitor: this node's host metrics live, probes and status changes,
+//! alerts from PENDING to RESOLVED with notifications, the dashboard.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::backend_test;
+use crate::servers::create_server;
+use crate::support::websocket::Protocol;
+use crate::support::{Backend, TestApp};
+
+/// Gives a subscription time to reach the event bus.
+const SUBSCRIBE_SETTLE: Duration = Duration::from_millis(300);
+
+/// A node whose monitor runs fast.
+async fn monitored(backend: Backend) -> TestApp {
+    TestApp::builder(backend)
+        .config(|config| {
+            config.monitor.monitor_enabled = true;
+            config.monitor.host_sample_ms = 300;
+            config.monitor.monitor_tick_ms = 100;
+            config.monitor.min_probe_interval = 1;
+            config.monitor.probe_timeout_ms = 2_000;
+        })
+        .start()
+        .await
+}
+
+/// Polls `query` until `done` holds for its reply (10 s at most).
+async fn eventually(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    variables: Value,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..100 {
+        let reply = app
+            .graphql(Some(token), query, variables.clone())
+            .await
+            .ok();
+        if done(&reply.0) {
+            return reply.0;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("condition not met for {query}");
+}
+
+backend_test! {
+    async fn this_node_reports_its_host_metrics_live_and_as_history(backend: Backend) {
+        let app = monitored(backend).await;
+        let ada = app.register("ada").await;
+        let project = app.create_project(&ada.access_token, "Ops").await;
+        let listed = eventually(&app, &ada.access_token,
+            "query($p: ID!) { servers(projectId: $p, kind: HOST) { nodes { id builtIn status } } }", json!({ "p": project }),
+            |reply| reply["data"]["servers"]["nodes"].as_array().is_some_and(|s| !s.is_empty())).await;
+        let server = listed["data"]["servers"]["nodes"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(listed["data"]["servers"]["nodes"][0]["builtIn"], true);
+
+        let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token })).await;
+        socket.subscribe("1", &format!("subscription {{ serverMetrics(serverId: \"{server}\") {{ metric value at }} }}")).await;
+        let mut seen = Vec::new();
+        while !seen.iter().any(|m| m == "memory_percent") {
+            let payload = socket.next_payload().await;
+            seen.push(payload["data"]["serverMetrics"]["metric"].as_str().unwrap().to_owned());
+        }
+
+        let history = eventually(&app, &ada.access_token,
+            "query($id: ID!) { server(id: $id) { metrics(metric: \"memory_percent\", range: { last: LAST_24H }) { avg min max count } } }",
+            json!({ "id": server }),
+            |reply| reply["data"]["server"]["metrics"].as_array().is_some_and(|b| !b.is_empty())).await;
+        let bucket = &history["data"]["server"]["metrics"][0];
+        assert!(bucket["max"].as_f64().unwrap() <= 100.0 && bucket["min"].as_f64().unwrap() > 0.0, "{bucket}");
+    }
+}
+
+backend_test! {
+    async fn probes_record_up_latency_and_status_changes(backend: Backend) {
+        let app = monitored(backend).await;
+        let ada = app.register("ada").await;
+        let project = app.create_project(&ada.access_token, "Ops").await;
+        let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token })).await;
+        socket.subscribe("1", &format!("subscription {{ serverStatus(projectId: \"{project}\") {{ serverId name status message }} }}")).await;
+        tokio::time::sleep(SUBSCRIBE_SETTLE).await;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = listener.local_addr().unwrap().to_string();
+        let up = create_server(&app, &ada, &project, json!({ "kind": "TCP", "name": "open port", "address": open, "probeIntervalSecs": 1 })).await;
+        let payload = socket.next_payload().await;
+        assert_eq!(payload["data"]["serverStatus"]["serverId"], json!(up), "{payload}");
+        assert_eq!(payload["data"]["serverStatus"]["status"], "UP");
+
+        drop(listener);
+        let payload = socket.next_payload().await;
+        assert_eq!(payload["data"]["serverStatus"]["status"], "DOWN", "{payload}");
+
+        let reply = app
+            .graphql(Some(&ada.access_token), "query($id: ID!) { server(id: $id) { status statusChangedAt
+                up: metrics(metric: \"up\", range: { last: LAST_1H }, step: 10) { min max }
+                latency: metrics(metric: \"latency_ms\", range: { last: LAST_1H }) { count } } }", json!({ "id": up }))
+            .await
+            .ok();
+        assert_eq!(reply.data("server.status"), "DOWN");
+        let up_buckets = reply.data("server.up").as_array().unwrap();
+        assert!(up_buckets.iter().any(|b| b["max"] == 1.0) && up_buckets.iter().any(|b| b["min"] == 0.0), "{}", reply.0);
+        assert!(!reply.data("server.latency").as_array().unwrap().is_empty());
+    }
+}
+
+backend_test! {
+    async fn alerts_fire_notify_and_resolve(backend: Backend) {
+        let app = monitored(backend).await;
+        let ada = app.register("ada").await;
+        let project = app.create_project(&ada.access_token, "Ops").await;
+        let server = create_server(&app, &ada, &project, json!({ "kind": "HOST", "name": "worker", "address": "localhost", "tags": ["workers"] })).await;
+        let token = app
+            .graphql(Some(&ada.access_token), "mutation($id: ID!) { createAgentToken(input: { id: $id }) { token } }", json!({ "id": server }))
+            .await
+            .ok()
+            .data("createAgentToken.token")
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let create_rule = "mutation($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { alertRule { id metric comparison severity } } }";
+        let unknown = app
+            .graphql(Some(&ada.access_token), create_rule, json!({ "input": { "projectId": project, "name": "x",
+                "metric": "no_such_metric", "tag": "workers", "comparison": "GT", "threshold": 1 } }))
+            .await;
+        assert_eq!(unknown.code(), "BAD_USER_INPUT");
+        assert_eq!(unknown.extension("field"), "metric");
+        app.graphql(Some(&ada.access_token), create_rule, json!({ "input": { "projectId": project, "name": "hot cpu",
+                "metric": "cpu_percent", "tag": "workers", "comparison": "GT", "threshold": 90, "forSecs": 1, "severity": "CRITICAL" } }))
+            .await
+            .ok();
+
+        let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token })).await;
+        socket.subscribe("a", &format!("subscription {{ alerts(projectId: \"{project}\") {{ id state value firedAt resolvedAt }} }}")).await;
+        tokio::time::sleep(SUBSCRIBE_SETTLE).await;
+
+        let report = "mutation($input: ReportMetricsInput!) { reportMetrics(input: $input) { accepted } }";
+        app.graphql(Some(&token), report, json!({ "input": { "serverId": server, "samples": [{ "metric": "cpu_percent", "value": 97.5 }] } }))
+            .await
+            .ok();
+        let pending = socket.next_payload().await;
+        assert_eq!(pending["data"]["alerts"]["state"], "PENDING", "{pending}");
+        let firing = socket.next_payload().await;
+        assert_eq!(firing["data"]["alerts"]["state"], "FIRING", "{firing}");
+        assert!(!firing["data"]["alerts"]["firedAt"].is_null());
+
+        let dashboard = app
+            .graphql(Some(&ada.access_token), "query($p: ID!) { dashboard(projectId: $p) { serversUp serversDown serversUnknown
+                firingAlerts { state value } recentActivity { action } } }", json!({ "p": project }))
+            .await
+            .ok();
+        assert_eq!(dashboard.data("dashboard.firingAlerts.0.value"), 97.5);
+        assert!(dashboard.0.to_string().contains("alert_rule.create"));
+
+        app.graphql(Some(&token), report, json!({ "input": { "serverId": server, "samples": [{ "metric": "cpu_percent", "value": 12.0 }] } }))
+            .await
+            .ok();
+        let resolved = socket.next_payload().await;
+        assert_eq!(resolved["data"]["alerts"]["state"], "RESOLVED", "{resolved}");
+        assert_eq!(resolved["data"]["alerts"]["id"], firing["data"]["alerts"]["id"]);
+
+        let notifications = app
+            .graphql(Some(&ada.access_token), "{ notifications { nodes { kind message } } }", json!({}))
+            .await
+            .ok();
+        let kinds: Vec<&str> = notifications.data("notifications.nodes").as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["ALERT_RESOLVED", "ALERT_FIRING"]);
+
+        // While silenced, a new episode is stored and streamed but notifies nobody.
+        let ends_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+        app.graphql(Some(&ada.access_token), "mutation($input: CreateSilenceInput!) { createSilence(input: $input) { silence { id endsAt } } }",
+            json!({ "input": { "projectId": project, "serverId": server, "reason": "maintenance", "endsAt": ends_at } }))
+            .await
+            .ok();
+        app.graphql(Some(&token), report, json!({ "input": { "serverId": server, "samples": [{ "metric": "cpu_percent", "value": 99.0 }] } }))
+            .await
+            .ok();
+        assert_eq!(socket.next_payload().await["data"]["alerts"]["state"], "PENDING");
+        assert_eq!(socket.next_payload().await["data"]["alerts"]["state"], "FIRING");
+        let notifications = app.graphql(Some(&ada.access_token), "{ notifications { totalCount } }", json!({})).await.ok();
+        assert_eq!(notifications.data("notifications.totalCount"), 2);
+    }
+}
