@@ -23,6 +23,7 @@ use crate::notifications::graphql::{
 use crate::projects::access::ProjectAccess;
 use crate::projects::graphql::{ProjectMutation, ProjectQuery};
 use crate::projects::model::ProjectRole;
+use crate::runs::graphql::{RunMutation, RunQuery, RunSubscription};
 use crate::users::graphql::{UserMutation, UserQuery};
 
 /// Every query, merged from the domains.
@@ -36,6 +37,7 @@ pub struct QueryRoot(
     CaseQuery,
     CaseTransferQuery,
     AuditQuery,
+    RunQuery,
 );
 
 /// Every mutation, merged from the domains.
@@ -49,12 +51,13 @@ pub struct MutationRoot(
     EnvironmentMutation,
     CaseMutation,
     CaseTransferMutation,
+    RunMutation,
 );
 
 /// Every subscription, merged from the domains.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(NotificationSubscription);
+pub struct SubscriptionRoot(NotificationSubscription, RunSubscription);
 
 /// The served schema.
 pub type TidewatchSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -18,6 +18,8 @@ pub enum NotificationKind {
     AccountActivated,
     /// An admin deactivated the user's account.
     AccountDeactivated,
+    /// A run the user started finished.
+    RunFinished,
 }
 
 impl NotificationKind {
@@ -27,6 +29,7 @@ impl NotificationKind {
             Self::RoleChanged => "ROLE_CHANGED",
             Self::AccountActivated => "ACCOUNT_ACTIVATED",
             Self::AccountDeactivated => "ACCOUNT_DEACTIVATED",
+            Self::RunFinished => "RUN_FINISHED",
         }
     }
 
@@ -36,6 +39,7 @@ impl NotificationKind {
             Self::RoleChanged,
             Self::AccountActivated,
             Self::AccountDeactivated,
+            Self::RunFinished,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

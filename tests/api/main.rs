@@ -11,6 +11,7 @@ mod limits;
 mod notifications;
 mod probes;
 mod projects;
+mod runs;
 mod schema;
 mod transfer;
 mod users;
