@@ -35,6 +35,8 @@ pub struct App {
     pub dummy_password_hash: String,
     /// When the node started.
     pub started_at: Instant,
+    /// Runs cases; holds this node's id, worker slots and HTTP connection pool.
+    pub executor: crate::runs::executor::Executor,
     shutdown: watch::Sender<bool>,
 }
 
@@ -76,6 +78,7 @@ impl App {
             metrics: Arc::new(Metrics::new()),
             dummy_password_hash,
             started_at: Instant::now(),
+            executor: crate::runs::executor::Executor::new(),
             shutdown: watch::channel(false).0,
         }))
     }

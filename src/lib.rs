@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod observability;
 pub mod projects;
 pub mod rest;
+pub mod runs;
 pub mod secrets;
 pub mod servers;
 pub mod users;

@@ -137,7 +137,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     environments,
     cases,
     audit_entries,
-    users
+    users,
+    runs,
+    run_cases,
+    run_events
 );
 
 diesel::table! {
@@ -258,3 +261,60 @@ diesel::allow_tables_to_appear_in_same_query!(
     silences,
     projects
 );
+
+diesel::table! {
+    /// One execution of a project's cases; `environment` is the JSON snapshot it runs with.
+    runs (id) {
+        id -> Text,
+        project_id -> Text,
+        status -> Text,
+        trigger_kind -> Text,
+        started_by -> Nullable<Text>,
+        retry_of -> Nullable<Text>,
+        environment -> Text,
+        max_workers -> Integer,
+        total -> Integer,
+        passed -> Integer,
+        failed -> Integer,
+        errored -> Integer,
+        skipped -> Integer,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        next_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// A case as a run snapshotted it, with its result once it has one.
+    run_cases (id) {
+        id -> Text,
+        run_id -> Text,
+        case_id -> Text,
+        position -> Integer,
+        name -> Text,
+        kind -> Text,
+        spec -> Text,
+        status -> Text,
+        duration_ms -> Nullable<BigInt>,
+        result -> Nullable<Text>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The numbered events of a run, replayed to subscribers that reconnect.
+    run_events (run_id, seq) {
+        run_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(runs -> projects (project_id));
+diesel::joinable!(run_cases -> runs (run_id));
+diesel::joinable!(run_events -> runs (run_id));

@@ -24,6 +24,7 @@ use crate::notifications::graphql::{
 use crate::projects::access::ProjectAccess;
 use crate::projects::graphql::{ProjectMutation, ProjectQuery};
 use crate::projects::model::ProjectRole;
+use crate::runs::graphql::{RunMutation, RunQuery, RunSubscription};
 use crate::servers::graphql::{ServerMutation, ServerQuery};
 use crate::users::graphql::{UserMutation, UserQuery};
 
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     AuditQuery,
     ServerQuery,
     MonitoringQuery,
+    RunQuery,
 );
 
 /// Every mutation, merged from the domains.
@@ -55,12 +57,17 @@ pub struct MutationRoot(
     CaseTransferMutation,
     ServerMutation,
     MonitoringMutation,
+    RunMutation,
 );
 
 /// Every subscription, merged from the domains.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(NotificationSubscription, MonitoringSubscription);
+pub struct SubscriptionRoot(
+    NotificationSubscription,
+    MonitoringSubscription,
+    RunSubscription,
+);
 
 /// The served schema.
 pub type TidewatchSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

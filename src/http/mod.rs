@@ -30,6 +30,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/ready", get(probes::ready))
         .at("/metrics", get(probes::metrics))
         .at("/cases/import", post(crate::rest::cases::import))
+        .at("/runs/:id/:file", get(crate::rest::runs::report))
         .data(schema)
         .data(app.clone())
         .around(move |endpoint, request| record_request(app.clone(), endpoint, request))
@@ -70,6 +71,7 @@ pub async fn serve_on<A: Acceptor + 'static>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     crate::monitoring::monitor::spawn(app.clone());
+    crate::runs::executor::spawn_takeover(app.clone());
     let notifier = app.clone();
     let signal = async move {
         shutdown.await;

@@ -22,6 +22,8 @@ pub enum NotificationKind {
     AlertFiring,
     /// An alert of a project the user maintains resolved.
     AlertResolved,
+    /// A run the user started finished.
+    RunFinished,
 }
 
 impl NotificationKind {
@@ -33,6 +35,7 @@ impl NotificationKind {
             Self::AccountDeactivated => "ACCOUNT_DEACTIVATED",
             Self::AlertFiring => "ALERT_FIRING",
             Self::AlertResolved => "ALERT_RESOLVED",
+            Self::RunFinished => "RUN_FINISHED",
         }
     }
 
@@ -44,6 +47,7 @@ impl NotificationKind {
             Self::AccountDeactivated,
             Self::AlertFiring,
             Self::AlertResolved,
+            Self::RunFinished,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

@@ -141,9 +141,11 @@ pub async fn set_archived(
     Ok(project)
 }
 
-/// Deletes a project with its members, environments and cases, in one statement (owners).
+/// Deletes a project with its members, environments, cases and runs, in one statement
+/// (owners); `CONFLICT` while a run of it is active.
 pub async fn delete_project(app: &App, access: &ProjectAccess) -> AppResult<()> {
     access.ensure(ProjectRole::Owner)?;
+    crate::runs::service::ensure_no_active_run(app, access.project_id()).await?;
     if !ProjectRow::delete(&app.db, access.project_id()).await? {
         return Err(AppError::NotFound("project"));
     }

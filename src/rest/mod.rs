@@ -2,6 +2,7 @@
 //! handlers over the same services the GraphQL resolvers use.
 
 pub mod cases;
+pub mod runs;
 
 use poem::web::Json;
 use poem::{IntoResponse, Request, Response};

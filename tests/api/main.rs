@@ -12,6 +12,7 @@ mod monitoring;
 mod notifications;
 mod probes;
 mod projects;
+mod runs;
 mod schema;
 mod servers;
 mod transfer;

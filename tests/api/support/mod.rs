@@ -5,6 +5,7 @@
 //! PostgreSQL variant uses Redis for events when `TEST_REDIS_URL` is set.
 
 pub mod client;
+pub mod target;
 pub mod websocket;
 
 use std::sync::Arc;

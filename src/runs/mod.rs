@@ -1,0 +1,14 @@
+//! Runs: executing a project's cases, with live events, control and reports.
+
+pub mod http_check;
+
+pub mod events;
+pub mod executor;
+pub mod graphql;
+pub mod model;
+pub mod report;
+pub mod service;
+pub mod state;
+#[cfg(test)]
+#[path = "../../tests/api/support/target.rs"]
+mod target;

@@ -1,0 +1,592 @@
+//! Run rows, case snapshots with their results, numbered events, and their queries.
+//!
+//! Every write that a client can observe (a transition, a result) appends its
+//! event in the same transaction, taking the next `seq` from the run row, so
+//! stored events, results and counters always agree.
+
+use chrono::NaiveDateTime;
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable,
+    Selectable, SelectableHelper,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{run_cases, run_events, runs};
+use crate::db::{Database, DbResult};
+use crate::db_run;
+
+use super::state::ACTIVE_STATUSES;
+
+/// A stored run.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
+#[diesel(table_name = runs)]
+pub struct RunRow {
+    pub id: String,
+    pub project_id: String,
+    pub status: String,
+    pub trigger_kind: String,
+    pub started_by: Option<String>,
+    pub retry_of: Option<String>,
+    pub environment: String,
+    pub max_workers: i32,
+    pub total: i32,
+    pub passed: i32,
+    pub failed: i32,
+    pub errored: i32,
+    pub skipped: i32,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<NaiveDateTime>,
+    pub next_seq: i64,
+}
+
+/// A case snapshotted by a run; `spec` is the case's spec JSON, `result` a [`StoredResult`].
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_cases)]
+pub struct RunCaseRow {
+    pub id: String,
+    pub run_id: String,
+    pub case_id: String,
+    pub position: i32,
+    pub name: String,
+    pub kind: String,
+    pub spec: String,
+    pub status: String,
+    pub duration_ms: Option<i64>,
+    pub result: Option<String>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// One numbered event of a run; `payload` is JSON.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
+#[diesel(table_name = run_events)]
+pub struct RunEventRow {
+    pub run_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// An event about to be stored (its `seq` is assigned on insert).
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// INIT, CASE_STARTED, CASE_FINISHED, STATUS, LOG or DONE.
+    pub kind: &'static str,
+    /// The JSON payload.
+    pub payload: serde_json::Value,
+}
+
+/// A case's final status with what is stored for it.
+#[derive(Debug, Clone)]
+pub struct CaseCompletion {
+    /// The run case.
+    pub run_case_id: String,
+    /// PASSED, FAILED, ERROR or SKIPPED.
+    pub status: &'static str,
+    /// Time the case took, when it ran.
+    pub duration_ms: Option<i64>,
+    /// The [`StoredResult`] as JSON.
+    pub result: String,
+}
+
+/// Which runs of a project to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Only runs in this stored status.
+    pub status: Option<String>,
+    /// Only runs with this stored trigger.
+    pub trigger: Option<String>,
+    /// Only runs created at or after.
+    pub since: Option<NaiveDateTime>,
+    /// Only runs created before.
+    pub until: Option<NaiveDateTime>,
+}
+
+/// Appends one event inside a transaction on `$conn`: takes the next `seq` from the run.
+macro_rules! append_event {
+    ($conn:expr, $run_id:expr, $event:expr, $at:expr) => {{
+        let seq: i64 = diesel::update(runs::table.find($run_id))
+            .set(runs::next_seq.eq(runs::next_seq + 1))
+            .returning(runs::next_seq)
+            .get_result($conn)
+            .await?;
+        let row = RunEventRow {
+            run_id: $run_id.to_owned(),
+            seq,
+            kind: $event.kind.to_owned(),
+            payload: $event.payload.to_string(),
+            created_at: $at,
+        };
+        diesel::insert_into(run_events::table)
+            .values(&row)
+            .execute($conn)
+            .await?;
+        row
+    }};
+}
+
+/// One project's runs narrowed by a [`RunFilter`], boxed for the backend in use.
+macro_rules! filtered_runs {
+    ($project_id:expr, $filter:expr) => {{
+        let filter: &RunFilter = $filter;
+        let mut query = runs::table
+            .filter(runs::project_id.eq($project_id.to_owned()))
+            .into_boxed();
+        if let Some(status) = &filter.status {
+            query = query.filter(runs::status.eq(status.clone()));
+        }
+        if let Some(trigger) = &filter.trigger {
+            query = query.filter(runs::trigger_kind.eq(trigger.clone()));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(runs::created_at.ge(since));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(runs::created_at.lt(until));
+        }
+        query
+    }};
+}
+
+/// Database methods.
+impl RunRow {
+    /// Stores a run with its case snapshots, all or none.
+    pub async fn insert_with_cases(&self, db: &Database, cases: &[RunCaseRow]) -> DbResult<()> {
+        db_run!(db, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                diesel::insert_into(runs::table)
+                    .values(self)
+                    .execute(conn)
+                    .await?;
+                for case in cases {
+                    diesel::insert_into(run_cases::table)
+                        .values(case)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// The run `id`.
+    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(runs::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// A page of a project's runs, newest first, after the run `after_id`.
+    pub async fn page(
+        db: &Database,
+        project_id: &str,
+        filter: &RunFilter,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            let mut query = filtered_runs!(project_id, filter)
+                .select(Self::as_select())
+                .order(runs::id.desc())
+                .limit(limit);
+            if let Some(after) = after_id {
+                query = query.filter(runs::id.lt(after.to_owned()));
+            }
+            Ok(query.load(conn).await?)
+        })
+    }
+
+    /// How many of a project's runs match.
+    pub async fn count(db: &Database, project_id: &str, filter: &RunFilter) -> DbResult<i64> {
+        db_run!(db, |conn| {
+            Ok(filtered_runs!(project_id, filter)
+                .count()
+                .get_result(conn)
+                .await?)
+        })
+    }
+
+    /// The project's last `limit` finished runs, newest first.
+    pub async fn latest_finished(
+        db: &Database,
+        project_id: &str,
+        limit: i64,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(runs::table
+                .filter(runs::project_id.eq(project_id))
+                .filter(runs::finished_at.is_not_null())
+                .select(Self::as_select())
+                .order(runs::id.desc())
+                .limit(limit)
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// How many runs of the project are queued, running or paused.
+    pub async fn count_active(db: &Database, project_id: &str) -> DbResult<i64> {
+        db_run!(db, |conn| {
+            Ok(runs::table
+                .filter(runs::project_id.eq(project_id))
+                .filter(runs::status.eq_any(ACTIVE_STATUSES))
+                .count()
+                .get_result(conn)
+                .await?)
+        })
+    }
+
+    /// Active runs whose lease expired before `now` (or any active run, with `ignore_leases`).
+    pub async fn orphaned(
+        db: &Database,
+        now: NaiveDateTime,
+        ignore_leases: bool,
+    ) -> DbResult<Vec<String>> {
+        db_run!(db, |conn| {
+            let mut query = runs::table
+                .filter(runs::status.eq_any(ACTIVE_STATUSES))
+                .select(runs::id)
+                .into_boxed();
+            if !ignore_leases {
+                query = query.filter(
+                    runs::lease_expires_at
+                        .is_null()
+                        .or(runs::lease_expires_at.lt(now)),
+                );
+            }
+            Ok(query.load(conn).await?)
+        })
+    }
+
+    /// Takes the run's lease for `owner` if it is free, expired (or `force`); true when taken.
+    pub async fn claim_lease(
+        db: &Database,
+        id: &str,
+        owner: &str,
+        now: NaiveDateTime,
+        expires_at: NaiveDateTime,
+        force: bool,
+    ) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            let mut query = diesel::update(runs::table)
+                .filter(runs::id.eq(id))
+                .filter(runs::status.eq_any(ACTIVE_STATUSES))
+                .into_boxed();
+            if !force {
+                query = query.filter(
+                    runs::lease_expires_at
+                        .is_null()
+                        .or(runs::lease_expires_at.lt(now)),
+                );
+            }
+            Ok(query
+                .set((
+                    runs::lease_owner.eq(owner),
+                    runs::lease_expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+                .await?
+                == 1)
+        })
+    }
+
+    /// Extends `owner`'s lease; false when another node holds it now.
+    pub async fn renew_lease(
+        db: &Database,
+        id: &str,
+        owner: &str,
+        expires_at: NaiveDateTime,
+    ) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(
+                runs::table
+                    .filter(runs::id.eq(id))
+                    .filter(runs::lease_owner.eq(owner)),
+            )
+            .set(runs::lease_expires_at.eq(expires_at))
+            .execute(conn)
+            .await?
+                == 1)
+        })
+    }
+
+    /// Moves the run from one of `from` to `to` and appends `event`; `None` when it was elsewhere.
+    pub async fn transition(
+        db: &Database,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        event: &NewEvent,
+        at: NaiveDateTime,
+    ) -> DbResult<Option<(Self, RunEventRow)>> {
+        db_run!(db, |conn| {
+            Ok(conn
+                .transaction::<_, diesel::result::Error, _>(async |conn| {
+                    let changed = diesel::update(
+                        runs::table
+                            .filter(runs::id.eq(id))
+                            .filter(runs::status.eq_any(from)),
+                    )
+                    .set(runs::status.eq(to))
+                    .execute(conn)
+                    .await?;
+                    if changed == 0 {
+                        return Ok(None);
+                    }
+                    if to == "RUNNING" {
+                        diesel::update(runs::table.find(id).filter(runs::started_at.is_null()))
+                            .set(runs::started_at.eq(at))
+                            .execute(conn)
+                            .await?;
+                    }
+                    if super::state::RunStatus::from_stored(to).is_final() {
+                        diesel::update(runs::table.find(id))
+                            .set((
+                                runs::finished_at.eq(at),
+                                runs::lease_owner.eq(None::<String>),
+                                runs::lease_expires_at.eq(None::<NaiveDateTime>),
+                            ))
+                            .execute(conn)
+                            .await?;
+                    }
+                    let event = append_event!(conn, id, event, at);
+                    let run = runs::table
+                        .find(id)
+                        .select(Self::as_select())
+                        .first(conn)
+                        .await?;
+                    Ok(Some((run, event)))
+                })
+                .await?)
+        })
+    }
+
+    /// Appends one event to the run.
+    pub async fn append(
+        db: &Database,
+        id: &str,
+        event: &NewEvent,
+        at: NaiveDateTime,
+    ) -> DbResult<RunEventRow> {
+        db_run!(db, |conn| {
+            Ok(conn
+                .transaction::<_, diesel::result::Error, _>(async |conn| {
+                    Ok(append_event!(conn, id, event, at))
+                })
+                .await?)
+        })
+    }
+
+    /// Marks a case started and appends its event.
+    pub async fn start_case(
+        db: &Database,
+        id: &str,
+        run_case_id: &str,
+        event: &NewEvent,
+        at: NaiveDateTime,
+    ) -> DbResult<RunEventRow> {
+        db_run!(db, |conn| {
+            Ok(conn
+                .transaction::<_, diesel::result::Error, _>(async |conn| {
+                    diesel::update(run_cases::table.find(run_case_id))
+                        .set(run_cases::status.eq("RUNNING"))
+                        .execute(conn)
+                        .await?;
+                    Ok(append_event!(conn, id, event, at))
+                })
+                .await?)
+        })
+    }
+
+    /// Stores case results, counts them into the run and appends one event per
+    /// result (built by `event_of` from the run as counted so far), in one transaction.
+    pub async fn complete_cases(
+        db: &Database,
+        id: &str,
+        completions: &[CaseCompletion],
+        event_of: &(dyn Fn(&CaseCompletion, &RunRow) -> NewEvent + Sync),
+        at: NaiveDateTime,
+    ) -> DbResult<(Self, Vec<RunEventRow>)> {
+        db_run!(db, |conn| {
+            Ok(conn
+                .transaction::<_, diesel::result::Error, _>(async |conn| {
+                    let mut events = Vec::with_capacity(completions.len());
+                    for completion in completions {
+                        diesel::update(run_cases::table.find(&completion.run_case_id))
+                            .set((
+                                run_cases::status.eq(completion.status),
+                                run_cases::duration_ms.eq(completion.duration_ms),
+                                run_cases::result.eq(&completion.result),
+                                run_cases::finished_at.eq(at),
+                            ))
+                            .execute(conn)
+                            .await?;
+                        let counted = diesel::update(runs::table.find(id));
+                        match completion.status {
+                            "PASSED" => {
+                                counted
+                                    .set(runs::passed.eq(runs::passed + 1))
+                                    .execute(conn)
+                                    .await?
+                            }
+                            "FAILED" => {
+                                counted
+                                    .set(runs::failed.eq(runs::failed + 1))
+                                    .execute(conn)
+                                    .await?
+                            }
+                            "ERROR" => {
+                                counted
+                                    .set(runs::errored.eq(runs::errored + 1))
+                                    .execute(conn)
+                                    .await?
+                            }
+                            _ => {
+                                counted
+                                    .set(runs::skipped.eq(runs::skipped + 1))
+                                    .execute(conn)
+                                    .await?
+                            }
+                        };
+                        let run: RunRow = runs::table
+                            .find(id)
+                            .select(RunRow::as_select())
+                            .first(conn)
+                            .await?;
+                        let event = event_of(completion, &run);
+                        events.push(append_event!(conn, id, event, at));
+                    }
+                    let run = runs::table
+                        .find(id)
+                        .select(Self::as_select())
+                        .first(conn)
+                        .await?;
+                    Ok((run, events))
+                })
+                .await?)
+        })
+    }
+}
+
+/// Database methods.
+impl RunCaseRow {
+    /// The run's cases in order.
+    pub async fn list_for_run(db: &Database, run_id: &str) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(run_cases::table
+                .filter(run_cases::run_id.eq(run_id))
+                .select(Self::as_select())
+                .order(run_cases::position.asc())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// A page of the run's cases in order from `offset`, optionally in one status.
+    pub async fn page(
+        db: &Database,
+        run_id: &str,
+        status: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            let mut query = run_cases::table
+                .filter(run_cases::run_id.eq(run_id))
+                .select(Self::as_select())
+                .order(run_cases::position.asc())
+                .offset(offset)
+                .limit(limit)
+                .into_boxed();
+            if let Some(status) = status {
+                query = query.filter(run_cases::status.eq(status.to_owned()));
+            }
+            Ok(query.load(conn).await?)
+        })
+    }
+
+    /// How many of the run's cases are in `status` (all with `None`).
+    pub async fn count(db: &Database, run_id: &str, status: Option<&str>) -> DbResult<i64> {
+        db_run!(db, |conn| {
+            let mut query = run_cases::table
+                .filter(run_cases::run_id.eq(run_id))
+                .into_boxed();
+            if let Some(status) = status {
+                query = query.filter(run_cases::status.eq(status.to_owned()));
+            }
+            Ok(query.count().get_result(conn).await?)
+        })
+    }
+
+    /// Puts cases that were in flight when a node stopped back in line.
+    pub async fn requeue_started(db: &Database, run_id: &str) -> DbResult<usize> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(
+                run_cases::table
+                    .filter(run_cases::run_id.eq(run_id))
+                    .filter(run_cases::status.eq("RUNNING")),
+            )
+            .set(run_cases::status.eq("PENDING"))
+            .execute(conn)
+            .await?)
+        })
+    }
+}
+
+/// Database methods.
+impl RunEventRow {
+    /// The run's events after `after_seq`, in order, at most `limit`.
+    pub async fn after(
+        db: &Database,
+        run_id: &str,
+        after_seq: i64,
+        kind: Option<&str>,
+        limit: i64,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            let mut query = run_events::table
+                .filter(run_events::run_id.eq(run_id))
+                .filter(run_events::seq.gt(after_seq))
+                .select(Self::as_select())
+                .order(run_events::seq.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(kind) = kind {
+                query = query.filter(run_events::kind.eq(kind.to_owned()));
+            }
+            Ok(query.load(conn).await?)
+        })
+    }
+}
+
+/// What is stored for a finished case: the HTTP outcome, or why it was skipped.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredResult {
+    /// The outcome of an executed HTTP case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<super::http_check::HttpCaseOutcome>,
+    /// Why the case did not run (or did not finish).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+}
+
+/// Local methods.
+impl RunCaseRow {
+    /// The stored result, once the case finished.
+    pub fn stored_result(&self) -> Option<StoredResult> {
+        self.result
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+    }
+}

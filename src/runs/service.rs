@@ -1,0 +1,394 @@
+//! Run rules: what a run snapshots at start, and the control actions.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::cases::model::{CaseFilter, CaseOrderField, CaseRow, SortDirection};
+use crate::cases::spec::KeyValue;
+use crate::db::now;
+use crate::environments::model::{EnvironmentRow, StoredVariable};
+use crate::error::{AppError, AppResult};
+use crate::projects::access::ProjectAccess;
+use crate::projects::model::ProjectRole;
+
+use super::events::{project_topic, run_topic, status_event};
+use super::model::{RunCaseRow, RunEventRow, RunRow};
+use super::state::{next_status, RunAction, RunStatus, ACTIVE_STATUSES};
+
+/// Most cases a run may hold.
+pub const MAX_RUN_CASES: usize = 10_000;
+/// Highest `maxWorkers` a run may ask for.
+pub const MAX_WORKERS: i32 = 256;
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum RunTrigger {
+    /// A person, in GraphQL or the REST shim.
+    Manual,
+    /// A scheduled task.
+    Schedule,
+    /// An API client.
+    Api,
+    /// A retry of an earlier run's failed and errored cases.
+    Retry,
+}
+
+impl RunTrigger {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "MANUAL",
+            Self::Schedule => "SCHEDULE",
+            Self::Api => "API",
+            Self::Retry => "RETRY",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn from_stored(value: &str) -> Self {
+        [Self::Manual, Self::Schedule, Self::Api, Self::Retry]
+            .into_iter()
+            .find(|trigger| trigger.as_str() == value)
+            .unwrap_or(Self::Manual)
+    }
+}
+
+/// The environment a run executes with, as snapshotted at start (secrets still sealed).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentSnapshot {
+    /// The environment's id, if the run used one.
+    pub environment_id: Option<String>,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its variables.
+    pub variables: Vec<StoredVariable>,
+    /// The project's default headers.
+    pub default_headers: Vec<KeyValue>,
+}
+
+/// What `startRun` asks for.
+pub struct StartRun {
+    /// Cases to run; all active cases of the project when `None` and no tags.
+    pub case_ids: Option<Vec<String>>,
+    /// Only active cases carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// The environment; the project's default when `None`.
+    pub environment_id: Option<String>,
+    /// Cases in flight at once; the project setting when `None`.
+    pub max_workers: Option<i32>,
+}
+
+/// Creates a QUEUED run of the chosen cases and hands it to this node's executor (members).
+pub async fn start_run(
+    app: &Arc<App>,
+    access: &ProjectAccess,
+    request: StartRun,
+    trigger: RunTrigger,
+) -> AppResult<RunRow> {
+    access.ensure(ProjectRole::Member)?;
+    let cases = chosen_cases(app, access, &request).await?;
+    let max_workers = request
+        .max_workers
+        .unwrap_or(access.project.settings().max_workers);
+    if !(1..=MAX_WORKERS).contains(&max_workers) {
+        return Err(AppError::bad_input(
+            "maxWorkers",
+            format!("maxWorkers must be between 1 and {MAX_WORKERS}"),
+        ));
+    }
+    let environment = snapshot_environment(app, access, request.environment_id.as_deref()).await?;
+    create_run(app, access, cases, environment, max_workers, trigger, None).await
+}
+
+/// Starts a new run of the failed and errored cases of a finished run (members).
+pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> AppResult<RunRow> {
+    access.ensure(ProjectRole::Member)?;
+    next_status(RunStatus::from_stored(&run.status), RunAction::Retry)?;
+    let retried: Vec<CaseRow> = RunCaseRow::list_for_run(&app.db, &run.id)
+        .await?
+        .into_iter()
+        .filter(|case| matches!(case.status.as_str(), "FAILED" | "ERROR"))
+        .map(|case| snapshot_as_case(run, case))
+        .collect();
+    if retried.is_empty() {
+        return Err(AppError::Conflict(
+            "the run has no failed or errored cases to retry".into(),
+        ));
+    }
+    let environment = serde_json::from_str(&run.environment).map_err(AppError::internal)?;
+    create_run(
+        app,
+        access,
+        retried,
+        environment,
+        run.max_workers,
+        RunTrigger::Retry,
+        Some(run.id.clone()),
+    )
+    .await
+}
+
+/// Applies pause, resume or cancel; cancel of a cancelled run changes nothing.
+pub async fn control_run(
+    app: &App,
+    access: &ProjectAccess,
+    run: &RunRow,
+    action: RunAction,
+) -> AppResult<RunRow> {
+    access.ensure(ProjectRole::Member)?;
+    let mut current = run.clone();
+    // A concurrent change (the executor finishing, another client) loses the
+    // conditional update; decide again on the fresh status.
+    for _ in 0..5 {
+        let from = RunStatus::from_stored(&current.status);
+        let to = next_status(from, action)?;
+        if to == from {
+            return Ok(current);
+        }
+        let reason = format!(
+            "{} by {}",
+            to.as_str().to_lowercase(),
+            access.viewer.user.username
+        );
+        let event = status_event(&current, to.as_str(), Some(&reason));
+        if let Some((changed, event)) = RunRow::transition(
+            &app.db,
+            &run.id,
+            &[from.as_str()],
+            to.as_str(),
+            &event,
+            now(),
+        )
+        .await?
+        {
+            publish(app, &changed, &event).await;
+            return Ok(changed);
+        }
+        current = RunRow::find(&app.db, &run.id)
+            .await?
+            .ok_or(AppError::NotFound("run"))?;
+    }
+    Err(AppError::Conflict("the run is changing; try again".into()))
+}
+
+/// The run `id` with the caller's access to its project.
+pub async fn find_with_access(
+    app: &App,
+    viewer: &crate::auth::Viewer,
+    id: &str,
+    needed: ProjectRole,
+) -> AppResult<(RunRow, ProjectAccess)> {
+    let run = RunRow::find(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    let access = ProjectAccess::require(app, viewer, &run.project_id, needed)
+        .await
+        .map_err(|error| match error {
+            AppError::NotFound(_) => AppError::NotFound("run"),
+            other => other,
+        })?;
+    Ok((run, access))
+}
+
+/// Publishes a stored event, and the run's new state to the project's dashboard topic.
+pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
+    // Stored already: a lost live event is replayed from the database on reconnect.
+    if let Err(error) = app.bus.publish_json(&run_topic(&run.id), event).await {
+        tracing::warn!(%error, "run event stored but not published");
+    }
+    if event.kind == "STATUS" || event.kind == "DONE" {
+        if let Err(error) = app
+            .bus
+            .publish_json(&project_topic(&run.project_id), run)
+            .await
+        {
+            tracing::warn!(%error, "run status stored but not published");
+        }
+    }
+}
+
+/// `CONFLICT` while the project has a queued, running or paused run.
+pub async fn ensure_no_active_run(app: &App, project_id: &str) -> AppResult<()> {
+    if RunRow::count_active(&app.db, project_id).await? > 0 {
+        return Err(AppError::Conflict(format!(
+            "the project has an active run ({}); cancel it first",
+            ACTIVE_STATUSES.join("/")
+        )));
+    }
+    Ok(())
+}
+
+async fn chosen_cases(
+    app: &App,
+    access: &ProjectAccess,
+    request: &StartRun,
+) -> AppResult<Vec<CaseRow>> {
+    let cases = match &request.case_ids {
+        Some(ids) => {
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            let found = CaseRow::find_by_ids(&app.db, &unique).await?;
+            let known: HashSet<&str> = found
+                .iter()
+                .filter(|case| case.project_id == access.project_id())
+                .map(|case| case.id.as_str())
+                .collect();
+            if let Some(missing) = unique.iter().find(|id| !known.contains(id.as_str())) {
+                return Err(AppError::bad_input(
+                    "caseIds",
+                    format!("no case {missing} in this project"),
+                ));
+            }
+            // Keep the order the client gave.
+            let mut ordered = Vec::with_capacity(found.len());
+            for id in ids {
+                if let Some(case) = found.iter().find(|case| &case.id == id) {
+                    if !ordered.iter().any(|known: &CaseRow| known.id == case.id) {
+                        ordered.push(case.clone());
+                    }
+                }
+            }
+            ordered
+        }
+        None => {
+            let filter = CaseFilter {
+                tags: request.tags.clone(),
+                active: Some(true),
+                ..CaseFilter::default()
+            };
+            CaseRow::page(
+                &app.db,
+                access.project_id(),
+                &filter,
+                (CaseOrderField::CreatedAt, SortDirection::Asc),
+                0,
+                Some(i64::try_from(MAX_RUN_CASES).unwrap_or(i64::MAX) + 1),
+            )
+            .await?
+        }
+    };
+    if cases.is_empty() {
+        return Err(AppError::bad_input(
+            "caseIds",
+            "the run would have no cases",
+        ));
+    }
+    if cases.len() > MAX_RUN_CASES {
+        return Err(AppError::bad_input(
+            "caseIds",
+            format!("a run holds at most {MAX_RUN_CASES} cases"),
+        ));
+    }
+    Ok(cases)
+}
+
+async fn snapshot_environment(
+    app: &App,
+    access: &ProjectAccess,
+    environment_id: Option<&str>,
+) -> AppResult<EnvironmentSnapshot> {
+    let environment = match environment_id {
+        Some(id) => Some(
+            EnvironmentRow::find(&app.db, id)
+                .await?
+                .filter(|env| env.project_id == access.project_id())
+                .ok_or_else(|| {
+                    AppError::bad_input("environmentId", "no such environment in this project")
+                })?,
+        ),
+        None => EnvironmentRow::find_default(&app.db, access.project_id()).await?,
+    };
+    Ok(EnvironmentSnapshot {
+        environment_id: environment.as_ref().map(|env| env.id.clone()),
+        name: environment.as_ref().map(|env| env.name.clone()),
+        variables: environment
+            .map(|env| env.stored_variables())
+            .unwrap_or_default(),
+        default_headers: access.project.settings().default_headers,
+    })
+}
+
+/// A run case of an earlier run, as the case it snapshotted (for retries).
+fn snapshot_as_case(run: &RunRow, case: RunCaseRow) -> CaseRow {
+    CaseRow {
+        id: case.case_id,
+        project_id: run.project_id.clone(),
+        kind: case.kind,
+        name: case.name,
+        description: String::new(),
+        tags: "[]".into(),
+        priority: 0,
+        active: true,
+        spec: case.spec,
+        created_by: String::new(),
+        updated_by: String::new(),
+        created_at: run.created_at,
+        updated_at: run.created_at,
+    }
+}
+
+async fn create_run(
+    app: &Arc<App>,
+    access: &ProjectAccess,
+    cases: Vec<CaseRow>,
+    environment: EnvironmentSnapshot,
+    max_workers: i32,
+    trigger: RunTrigger,
+    retry_of: Option<String>,
+) -> AppResult<RunRow> {
+    let created_at = now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let run_cases: Vec<RunCaseRow> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(position, case)| RunCaseRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            run_id: id.clone(),
+            case_id: case.id,
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            name: case.name,
+            kind: case.kind,
+            spec: case.spec,
+            status: "PENDING".into(),
+            duration_ms: None,
+            result: None,
+            finished_at: None,
+        })
+        .collect();
+    let run = RunRow {
+        id,
+        project_id: access.project_id().to_owned(),
+        status: RunStatus::Queued.as_str().into(),
+        trigger_kind: trigger.as_str().into(),
+        started_by: Some(access.viewer.id().to_owned()),
+        retry_of,
+        environment: serde_json::to_string(&environment).map_err(AppError::internal)?,
+        max_workers,
+        total: i32::try_from(run_cases.len()).unwrap_or(i32::MAX),
+        passed: 0,
+        failed: 0,
+        errored: 0,
+        skipped: 0,
+        created_at,
+        started_at: None,
+        finished_at: None,
+        lease_owner: Some(app.executor.node_id().to_owned()),
+        lease_expires_at: Some(app.executor.lease_deadline()),
+        next_seq: 0,
+    };
+    run.insert_with_cases(&app.db, &run_cases).await?;
+    let summary = format!(
+        "started run of {} cases (trigger {})",
+        run.total,
+        trigger.as_str()
+    );
+    crate::audit::record_in_project(app, access, "run", "run.start", &run.id, summary).await?;
+    app.executor.launch(app.clone(), run.id.clone());
+    Ok(run)
+}
