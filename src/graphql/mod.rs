@@ -17,6 +17,7 @@ use crate::cases::graphql::{CaseMutation, CaseQuery};
 use crate::cases::transfer_graphql::{CaseTransferMutation, CaseTransferQuery};
 use crate::environments::graphql::{EnvironmentMutation, EnvironmentQuery};
 use crate::error::AppResult;
+use crate::monitoring::alerts::graphql::{AlertMutation, AlertQuery, AlertSubscription};
 use crate::monitoring::graphql::{MonitoringMutation, MonitoringQuery, MonitoringSubscription};
 use crate::notifications::graphql::{
     NotificationMutation, NotificationQuery, NotificationSubscription,
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     AuditQuery,
     ServerQuery,
     MonitoringQuery,
+    AlertQuery,
 );
 
 /// Every mutation, merged from the domains.
@@ -55,12 +57,17 @@ pub struct MutationRoot(
     CaseTransferMutation,
     ServerMutation,
     MonitoringMutation,
+    AlertMutation,
 );
 
 /// Every subscription, merged from the domains.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(NotificationSubscription, MonitoringSubscription);
+pub struct SubscriptionRoot(
+    NotificationSubscription,
+    MonitoringSubscription,
+    AlertSubscription,
+);
 
 /// The served schema.
 pub type TidewatchSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
