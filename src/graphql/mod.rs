@@ -17,6 +17,7 @@ use crate::cases::graphql::{CaseMutation, CaseQuery};
 use crate::cases::transfer_graphql::{CaseTransferMutation, CaseTransferQuery};
 use crate::environments::graphql::{EnvironmentMutation, EnvironmentQuery};
 use crate::error::AppResult;
+use crate::monitoring::alerts::graphql::{AlertMutation, AlertQuery, AlertSubscription};
 use crate::monitoring::graphql::{MonitoringMutation, MonitoringQuery, MonitoringSubscription};
 use crate::notifications::graphql::{
     NotificationMutation, NotificationQuery, NotificationSubscription,
@@ -42,6 +43,7 @@ pub struct QueryRoot(
     ServerQuery,
     MonitoringQuery,
     RunQuery,
+    AlertQuery,
 );
 
 /// Every mutation, merged from the domains.
@@ -58,6 +60,7 @@ pub struct MutationRoot(
     ServerMutation,
     MonitoringMutation,
     RunMutation,
+    AlertMutation,
 );
 
 /// Every subscription, merged from the domains.
@@ -67,6 +70,7 @@ pub struct SubscriptionRoot(
     NotificationSubscription,
     MonitoringSubscription,
     RunSubscription,
+    AlertSubscription,
 );
 
 /// The served schema.

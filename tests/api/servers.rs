@@ -154,6 +154,7 @@ backend_test! {
             .graphql(Some(&ada.access_token), CREATE_SERVER, json!({ "input": {
                 "projectId": project, "kind": "FTP", "name": "f", "address": "x" } }))
             .await;
+        assert_eq!(unknown_kind.code(), "BAD_USER_INPUT");
         assert!(unknown_kind.0["errors"][0]["message"].as_str().unwrap().contains("FTP"), "{}", unknown_kind.0);
 
         let duplicate = app

@@ -1,5 +1,6 @@
 //! Alert rules, their evaluation (PENDING → FIRING → RESOLVED) and silences.
 
+pub mod graphql;
 pub mod model;
 
 use std::collections::HashMap;
