@@ -186,12 +186,8 @@ pub async fn find_with_access(
     let run = RunRow::find(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
-    let access = ProjectAccess::require(app, viewer, &run.project_id, needed)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(_) => AppError::NotFound("run"),
-            other => other,
-        })?;
+    let access =
+        ProjectAccess::require_for_object(app, viewer, &run.project_id, needed, "run").await?;
     Ok((run, access))
 }
 

@@ -136,12 +136,14 @@ pub async fn find_with_access(
     let credential = CredentialRow::find(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("credential"))?;
-    let access = ProjectAccess::require(app, viewer, &credential.project_id, needed)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(_) => AppError::NotFound("credential"),
-            other => other,
-        })?;
+    let access = ProjectAccess::require_for_object(
+        app,
+        viewer,
+        &credential.project_id,
+        needed,
+        "credential",
+    )
+    .await?;
     Ok((credential, access))
 }
 

@@ -262,12 +262,9 @@ pub async fn find_with_access(
     let server = ServerRow::find(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("server"))?;
-    let access = ProjectAccess::require(app, viewer, &server.project_id, needed)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(_) => AppError::NotFound("server"),
-            other => other,
-        })?;
+    let access =
+        ProjectAccess::require_for_object(app, viewer, &server.project_id, needed, "server")
+            .await?;
     Ok((server, access))
 }
 

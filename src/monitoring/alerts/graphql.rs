@@ -6,6 +6,7 @@ use futures_util::{Stream, StreamExt};
 
 use crate::error::{AppError, GqlResult, GraphqlError};
 use crate::graphql::{utc, ContextExt};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::model::{AlertRow, AlertRuleRow, SilenceRow};
@@ -286,13 +287,15 @@ impl AlertMutation {
         let rule = AlertRuleRow::find(&ctx.app().db, &input.id)
             .await?
             .ok_or(AppError::NotFound("alert rule"))?;
-        let access = ctx
-            .project_access(&rule.project_id, ProjectRole::Maintainer)
-            .await
-            .map_err(|e| match e {
-                AppError::NotFound(_) => AppError::NotFound("alert rule"),
-                other => other,
-            })?;
+        let viewer = ctx.viewer().await?;
+        let access = ProjectAccess::require_for_object(
+            ctx.app(),
+            &viewer,
+            &rule.project_id,
+            ProjectRole::Maintainer,
+            "alert rule",
+        )
+        .await?;
         super::delete_rule(ctx.app(), &access, &rule).await?;
         Ok(input.id)
     }
@@ -329,13 +332,15 @@ impl AlertMutation {
         let silence = SilenceRow::find(&ctx.app().db, &input.id)
             .await?
             .ok_or(AppError::NotFound("silence"))?;
-        let access = ctx
-            .project_access(&silence.project_id, ProjectRole::Maintainer)
-            .await
-            .map_err(|e| match e {
-                AppError::NotFound(_) => AppError::NotFound("silence"),
-                other => other,
-            })?;
+        let viewer = ctx.viewer().await?;
+        let access = ProjectAccess::require_for_object(
+            ctx.app(),
+            &viewer,
+            &silence.project_id,
+            ProjectRole::Maintainer,
+            "silence",
+        )
+        .await?;
         SilenceRow::end(&ctx.app().db, &silence.id, crate::db::now()).await?;
         crate::audit::record_in_project(
             ctx.app(),
