@@ -1,7 +1,7 @@
 //! Tidewatch: one GraphQL control plane for software testing and operations.
 //!
 //! Domains (`users`, `projects`, `environments`, `cases`, `audit`, `notifications`,
-//! `servers`, `monitoring`) each hold their rows and queries,
+//! `servers`, `monitoring`, `runs`, `tasks`) each hold their rows and queries,
 //! their rules and their GraphQL types; `db`, `auth`, `events`, `graphql` and
 //! `http` are the shared plumbing. One [`App`] is built in `main` and passed down.
 
@@ -24,6 +24,7 @@ pub mod rest;
 pub mod runs;
 pub mod secrets;
 pub mod servers;
+pub mod tasks;
 pub mod users;
 
 pub use app::App;

@@ -67,6 +67,23 @@ macro_rules! filtered_audit {
 /// Database methods.
 impl AuditRow {
     /// Stores the entry.
+    /// Deletes the project's entries older than `before`; how many went.
+    pub async fn purge_before(
+        db: &Database,
+        project_id: &str,
+        before: NaiveDateTime,
+    ) -> DbResult<usize> {
+        db_run!(db, |conn| {
+            Ok(diesel::delete(
+                audit_entries::table
+                    .filter(audit_entries::project_id.eq(project_id))
+                    .filter(audit_entries::created_at.lt(before)),
+            )
+            .execute(conn)
+            .await?)
+        })
+    }
+
     pub async fn insert(&self, db: &Database) -> DbResult<()> {
         db_run!(db, |conn| {
             diesel::insert_into(audit_entries::table)

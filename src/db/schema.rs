@@ -284,6 +284,7 @@ diesel::table! {
         lease_owner -> Nullable<Text>,
         lease_expires_at -> Nullable<Timestamp>,
         next_seq -> BigInt,
+        task_id -> Nullable<Text>,
     }
 }
 
@@ -318,3 +319,47 @@ diesel::table! {
 diesel::joinable!(runs -> projects (project_id));
 diesel::joinable!(run_cases -> runs (run_id));
 diesel::joinable!(run_events -> runs (run_id));
+
+diesel::table! {
+    /// Scheduled tasks: a cron schedule, policies and an action.
+    tasks (id) {
+        id -> Text,
+        project_id -> Text,
+        name -> Text,
+        description -> Text,
+        cron -> Text,
+        timezone -> Text,
+        action -> Text,
+        concurrency -> Text,
+        misfire -> Text,
+        max_run_seconds -> Nullable<Integer>,
+        enabled -> Bool,
+        paused -> Bool,
+        schedule_since -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Every fire of a task, claimed once (unique task, trigger and fire time).
+    task_fires (id) {
+        id -> Text,
+        task_id -> Text,
+        project_id -> Text,
+        fire_at -> Timestamp,
+        trigger_kind -> Text,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        missed_count -> Integer,
+        run_id -> Nullable<Text>,
+        node -> Text,
+        claimed_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(tasks -> projects (project_id));
+diesel::joinable!(task_fires -> tasks (task_id));
+diesel::allow_tables_to_appear_in_same_query!(tasks, task_fires, runs);

@@ -27,6 +27,7 @@ use crate::projects::graphql::{ProjectMutation, ProjectQuery};
 use crate::projects::model::ProjectRole;
 use crate::runs::graphql::{RunMutation, RunQuery, RunSubscription};
 use crate::servers::graphql::{ServerMutation, ServerQuery};
+use crate::tasks::graphql::{TaskMutation, TaskQuery, TaskSubscription};
 use crate::users::graphql::{UserMutation, UserQuery};
 
 /// Every query, merged from the domains.
@@ -44,6 +45,7 @@ pub struct QueryRoot(
     MonitoringQuery,
     RunQuery,
     AlertQuery,
+    TaskQuery,
 );
 
 /// Every mutation, merged from the domains.
@@ -61,6 +63,7 @@ pub struct MutationRoot(
     MonitoringMutation,
     RunMutation,
     AlertMutation,
+    TaskMutation,
 );
 
 /// Every subscription, merged from the domains.
@@ -71,6 +74,7 @@ pub struct SubscriptionRoot(
     MonitoringSubscription,
     RunSubscription,
     AlertSubscription,
+    TaskSubscription,
 );
 
 /// The served schema.

@@ -72,6 +72,7 @@ pub async fn serve_on<A: Acceptor + 'static>(
 ) -> anyhow::Result<()> {
     crate::monitoring::monitor::spawn(app.clone());
     crate::runs::executor::spawn_takeover(app.clone());
+    crate::tasks::scheduler::spawn(app.clone());
     let notifier = app.clone();
     let signal = async move {
         shutdown.await;

@@ -198,7 +198,7 @@ async fn schedule_probes(app: Arc<App>) {
 }
 
 /// Probes one server, records `up` and `latency_ms`, and publishes a status change.
-pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<()> {
+pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<probe::ProbeOutcome> {
     let target = target_of(app, server)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -234,7 +234,7 @@ pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<()> {
             name: server.name.clone(),
             status: status.as_str().to_owned(),
             changed_at: at,
-            message: outcome.message,
+            message: outcome.message.clone(),
         };
         if let Err(error) = app
             .bus
@@ -244,7 +244,7 @@ pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<()> {
             tracing::warn!(%error, "status change stored but not published");
         }
     }
-    Ok(())
+    Ok(outcome)
 }
 
 async fn evaluate_alerts(app: Arc<App>) {

@@ -30,6 +30,7 @@ use super::http_check::{
 use super::model::{CaseCompletion, NewEvent, RunCaseRow, RunEventRow, RunRow, StoredResult};
 use super::service::{publish, EnvironmentSnapshot};
 use super::state::RunStatus;
+use crate::tasks::steps::{StepOutcome, TaskStep};
 
 /// How long a lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(5);
@@ -139,6 +140,14 @@ async fn take_over_orphans(app: &Arc<App>, force: bool) -> DbResult<()> {
     Ok(())
 }
 
+/// What a finished case brings back.
+enum Finished {
+    /// An HTTP case's exchange and verdict.
+    Http(Box<HttpCaseOutcome>),
+    /// A task step's verdict (a probe, a purge).
+    Step(StepOutcome),
+}
+
 /// What a dispatched case needs, owned so the task outlives the driver's borrow.
 struct Dispatch {
     index: usize,
@@ -154,6 +163,8 @@ struct Driver<'a> {
     run: RunRow,
     cases: Vec<RunCaseRow>,
     specs: Vec<Option<HttpSpec>>,
+    /// Task steps (PROBE, PURGE cases of a task's run).
+    steps: Vec<Option<TaskStep>>,
     /// Per case, the cases whose captures it uses.
     needs: Vec<Vec<usize>>,
     pending: Vec<usize>,
@@ -161,7 +172,7 @@ struct Driver<'a> {
     variables: Arc<HashMap<String, String>>,
     default_headers: Arc<Vec<KeyValue>>,
     secrets: Arc<Vec<String>>,
-    in_flight: JoinSet<(usize, HttpCaseOutcome)>,
+    in_flight: JoinSet<(usize, Finished)>,
     in_flight_cases: HashSet<usize>,
 }
 
@@ -244,6 +255,7 @@ impl<'a> Driver<'a> {
                     .and_then(|spec| spec.http)
             })
             .collect();
+        let steps: Vec<Option<TaskStep>> = cases.iter().map(TaskStep::of_case).collect();
         let finished: Vec<bool> = cases.iter().map(|case| case.status != "PENDING").collect();
         // Captured results of finished cases feed the rest, as before a takeover.
         for case in cases.iter().filter(|case| case.status != "PENDING") {
@@ -260,6 +272,7 @@ impl<'a> Driver<'a> {
             run,
             cases,
             specs,
+            steps,
             needs,
             pending,
             finished,
@@ -316,7 +329,7 @@ impl<'a> Driver<'a> {
             .pending
             .iter()
             .copied()
-            .filter(|index| self.specs[*index].is_none())
+            .filter(|index| self.specs[*index].is_none() && self.steps[*index].is_none())
             .collect();
         if !unsupported.is_empty() {
             let completions = unsupported
@@ -384,6 +397,15 @@ impl<'a> Driver<'a> {
             let event =
                 RunRow::start_case(&self.app.db, &self.run.id, &case.id, &started, now()).await?;
             publish(self.app, &self.run, &event).await;
+            if let Some(step) = self.steps[index].clone() {
+                let app = self.app.clone();
+                let project_id = self.run.project_id.clone();
+                self.in_flight_cases.insert(index);
+                self.in_flight.spawn(async move {
+                    (index, Finished::Step(step.perform(&app, &project_id).await))
+                });
+                continue;
+            }
             let Some(spec) = self.specs[index].clone() else {
                 continue;
             };
@@ -404,17 +426,34 @@ impl<'a> Driver<'a> {
                     default_headers: &dispatch.default_headers,
                     secrets: &dispatch.secrets,
                 };
-                (dispatch.index, runner.run(&dispatch.spec, &ctx).await)
+                let outcome = runner.run(&dispatch.spec, &ctx).await;
+                (dispatch.index, Finished::Http(Box::new(outcome)))
             });
         }
         Ok(())
     }
 
     /// Stores finished cases (captures feed the cases still to come).
-    async fn record_outcomes(&mut self, done: Vec<(usize, HttpCaseOutcome)>) -> anyhow::Result<()> {
+    async fn record_outcomes(&mut self, done: Vec<(usize, Finished)>) -> anyhow::Result<()> {
         let mut completions = Vec::with_capacity(done.len());
-        for (index, outcome) in done {
+        for (index, finished) in done {
             self.in_flight_cases.remove(&index);
+            let outcome = match finished {
+                Finished::Http(outcome) => *outcome,
+                Finished::Step(step) => {
+                    completions.push(CaseCompletion {
+                        run_case_id: self.cases[index].id.clone(),
+                        status: step.status.as_str(),
+                        duration_ms: Some(step.duration_ms),
+                        result: serde_json::to_string(&StoredResult {
+                            outcome: None,
+                            skip_reason: None,
+                            message: Some(step.message),
+                        })?,
+                    });
+                    continue;
+                }
+            };
             if !outcome.captures.is_empty() {
                 let variables = Arc::make_mut(&mut self.variables);
                 for capture in &outcome.captures {
@@ -429,6 +468,7 @@ impl<'a> Driver<'a> {
             let result = StoredResult {
                 outcome: Some(outcome.clone()),
                 skip_reason: None,
+                message: None,
             };
             completions.push(CaseCompletion {
                 run_case_id: self.cases[index].id.clone(),
@@ -444,6 +484,7 @@ impl<'a> Driver<'a> {
         let result = StoredResult {
             outcome: None,
             skip_reason: Some(reason.to_owned()),
+            message: None,
         };
         CaseCompletion {
             run_case_id: self.cases[index].id.clone(),

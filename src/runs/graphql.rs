@@ -63,6 +63,11 @@ impl Run {
         self.0.retry_of.clone().map(ID)
     }
 
+    /// The scheduled task that fired the run, if one did.
+    async fn task_id(&self) -> Option<ID> {
+        self.0.task_id.clone().map(ID)
+    }
+
     /// The name of the environment snapshotted at start, if any.
     async fn environment_name(&self) -> Option<String> {
         serde_json::from_str::<service::EnvironmentSnapshot>(&self.0.environment)
@@ -288,6 +293,11 @@ impl CaseResult {
         self.0.stored_result().and_then(|result| result.skip_reason)
     }
 
+    /// What a task step did (a probe's answer, what a purge deleted).
+    async fn message(&self) -> Option<String> {
+        self.0.stored_result().and_then(|result| result.message)
+    }
+
     /// The request as sent, secrets masked.
     async fn request(&self) -> Option<RequestRecord> {
         self.outcome().map(|outcome| outcome.request)
@@ -486,6 +496,8 @@ pub struct RunFilterInput {
     since: Option<DateTime<Utc>>,
     /// Only runs created before this time.
     until: Option<DateTime<Utc>>,
+    /// Only runs fired by this scheduled task.
+    task_id: Option<ID>,
 }
 
 /// Run queries.
@@ -519,6 +531,7 @@ impl RunQuery {
             trigger: input.trigger.map(|trigger| trigger.as_str().to_owned()),
             since: input.since.map(|time| time.naive_utc()),
             until: input.until.map(|time| time.naive_utc()),
+            task_id: input.task_id.map(|id| id.to_string()),
         };
         let db = &ctx.app().db;
         let rows = RunRow::page(

@@ -40,6 +40,7 @@ pub struct RunRow {
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<NaiveDateTime>,
     pub next_seq: i64,
+    pub task_id: Option<String>,
 }
 
 /// A case snapshotted by a run; `spec` is the case's spec JSON, `result` a [`StoredResult`].
@@ -103,6 +104,8 @@ pub struct RunFilter {
     pub since: Option<NaiveDateTime>,
     /// Only runs created before.
     pub until: Option<NaiveDateTime>,
+    /// Only runs fired by this task.
+    pub task_id: Option<String>,
 }
 
 /// Appends one event inside a transaction on `$conn`: takes the next `seq` from the run.
@@ -147,6 +150,9 @@ macro_rules! filtered_runs {
         if let Some(until) = filter.until {
             query = query.filter(runs::created_at.lt(until));
         }
+        if let Some(task_id) = &filter.task_id {
+            query = query.filter(runs::task_id.eq(task_id.clone()));
+        }
         query
     }};
 }
@@ -171,6 +177,23 @@ impl RunRow {
             })
             .await?;
             Ok(())
+        })
+    }
+
+    /// Deletes the project's runs that finished before `before`; how many went.
+    pub async fn purge_finished_before(
+        db: &Database,
+        project_id: &str,
+        before: NaiveDateTime,
+    ) -> DbResult<usize> {
+        db_run!(db, |conn| {
+            Ok(diesel::delete(
+                runs::table
+                    .filter(runs::project_id.eq(project_id))
+                    .filter(runs::finished_at.lt(before)),
+            )
+            .execute(conn)
+            .await?)
         })
     }
 
@@ -545,6 +568,25 @@ impl RunCaseRow {
 
 /// Database methods.
 impl RunEventRow {
+    /// Deletes the events of the project's runs that finished before `before`; how many went.
+    pub async fn purge_finished_before(
+        db: &Database,
+        project_id: &str,
+        before: NaiveDateTime,
+    ) -> DbResult<usize> {
+        db_run!(db, |conn| {
+            let old_runs = runs::table
+                .filter(runs::project_id.eq(project_id))
+                .filter(runs::finished_at.lt(before))
+                .select(runs::id);
+            Ok(
+                diesel::delete(run_events::table.filter(run_events::run_id.eq_any(old_runs)))
+                    .execute(conn)
+                    .await?,
+            )
+        })
+    }
+
     /// The run's events after `after_seq`, in order, at most `limit`.
     pub async fn after(
         db: &Database,
@@ -579,6 +621,9 @@ pub struct StoredResult {
     /// Why the case did not run (or did not finish).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// What a task step (a probe, a purge) did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Local methods.

@@ -188,7 +188,8 @@ fn failure_lines(case: &RunCaseRow) -> Vec<String> {
         return vec![reason];
     }
     let Some(outcome) = result.outcome else {
-        return Vec::new();
+        // A task step (a probe, a purge) says what it did in one message.
+        return result.message.into_iter().collect();
     };
     let mut lines: Vec<String> = outcome
         .assertions

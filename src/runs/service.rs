@@ -13,7 +13,7 @@ use crate::db::now;
 use crate::environments::model::{EnvironmentRow, StoredVariable};
 use crate::error::{AppError, AppResult};
 use crate::projects::access::ProjectAccess;
-use crate::projects::model::ProjectRole;
+use crate::projects::model::{ProjectRole, ProjectRow};
 
 use super::events::{project_topic, run_topic, status_event};
 use super::model::{RunCaseRow, RunEventRow, RunRow};
@@ -91,18 +91,68 @@ pub async fn start_run(
     trigger: RunTrigger,
 ) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
-    let cases = chosen_cases(app, access, &request).await?;
+    let origin = RunOrigin {
+        trigger,
+        started_by: Some(access.viewer.id().to_owned()),
+        task_id: None,
+        retry_of: None,
+    };
+    let run = start_run_in(app, &access.project, request, origin).await?;
+    let summary = format!(
+        "started run of {} cases (trigger {})",
+        run.total,
+        trigger.as_str()
+    );
+    crate::audit::record_in_project(app, access, "run", "run.start", &run.id, summary).await?;
+    Ok(run)
+}
+
+/// Who or what starts a run.
+pub struct RunOrigin {
+    /// What started it.
+    pub trigger: RunTrigger,
+    /// The person, if one did (told when the run finishes).
+    pub started_by: Option<String>,
+    /// The scheduled task that fired it.
+    pub task_id: Option<String>,
+    /// The run it retries.
+    pub retry_of: Option<String>,
+}
+
+/// Creates a QUEUED run of `project`'s chosen cases for `origin`; the caller has checked access.
+pub async fn start_run_in(
+    app: &Arc<App>,
+    project: &ProjectRow,
+    request: StartRun,
+    origin: RunOrigin,
+) -> AppResult<RunRow> {
+    let cases = chosen_cases(app, project, &request).await?;
     let max_workers = request
         .max_workers
-        .unwrap_or(access.project.settings().max_workers);
+        .unwrap_or(project.settings().max_workers);
     if !(1..=MAX_WORKERS).contains(&max_workers) {
         return Err(AppError::bad_input(
             "maxWorkers",
             format!("maxWorkers must be between 1 and {MAX_WORKERS}"),
         ));
     }
-    let environment = snapshot_environment(app, access, request.environment_id.as_deref()).await?;
-    create_run(app, access, cases, environment, max_workers, trigger, None).await
+    let environment = snapshot_environment(app, project, request.environment_id.as_deref()).await?;
+    create_run(app, project, cases, environment, max_workers, origin).await
+}
+
+/// Creates a QUEUED run of prepared cases (a task's probe or purge steps) for `origin`.
+pub async fn start_prepared_run(
+    app: &Arc<App>,
+    project: &ProjectRow,
+    cases: Vec<CaseRow>,
+    origin: RunOrigin,
+) -> AppResult<RunRow> {
+    let max_workers = project.settings().max_workers.clamp(1, MAX_WORKERS);
+    let environment = EnvironmentSnapshot {
+        default_headers: project.settings().default_headers,
+        ..EnvironmentSnapshot::default()
+    };
+    create_run(app, project, cases, environment, max_workers, origin).await
 }
 
 /// Starts a new run of the failed and errored cases of a finished run (members).
@@ -121,16 +171,24 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
         ));
     }
     let environment = serde_json::from_str(&run.environment).map_err(AppError::internal)?;
-    create_run(
+    let origin = RunOrigin {
+        trigger: RunTrigger::Retry,
+        started_by: Some(access.viewer.id().to_owned()),
+        task_id: run.task_id.clone(),
+        retry_of: Some(run.id.clone()),
+    };
+    let retry = create_run(
         app,
-        access,
+        &access.project,
         retried,
         environment,
         run.max_workers,
-        RunTrigger::Retry,
-        Some(run.id.clone()),
+        origin,
     )
-    .await
+    .await?;
+    let summary = format!("retried run {} with {} cases", run.id, retry.total);
+    crate::audit::record_in_project(app, access, "run", "run.retry", &retry.id, summary).await?;
+    Ok(retry)
 }
 
 /// Applies pause, resume or cancel; cancel of a cancelled run changes nothing.
@@ -221,7 +279,7 @@ pub async fn ensure_no_active_run(app: &App, project_id: &str) -> AppResult<()> 
 
 async fn chosen_cases(
     app: &App,
-    access: &ProjectAccess,
+    project: &ProjectRow,
     request: &StartRun,
 ) -> AppResult<Vec<CaseRow>> {
     let cases = match &request.case_ids {
@@ -232,7 +290,7 @@ async fn chosen_cases(
             let found = CaseRow::find_by_ids(&app.db, &unique).await?;
             let known: HashSet<&str> = found
                 .iter()
-                .filter(|case| case.project_id == access.project_id())
+                .filter(|case| case.project_id == project.id)
                 .map(|case| case.id.as_str())
                 .collect();
             if let Some(missing) = unique.iter().find(|id| !known.contains(id.as_str())) {
@@ -260,7 +318,7 @@ async fn chosen_cases(
             };
             CaseRow::page(
                 &app.db,
-                access.project_id(),
+                &project.id,
                 &filter,
                 (CaseOrderField::CreatedAt, SortDirection::Asc),
                 0,
@@ -286,19 +344,19 @@ async fn chosen_cases(
 
 async fn snapshot_environment(
     app: &App,
-    access: &ProjectAccess,
+    project: &ProjectRow,
     environment_id: Option<&str>,
 ) -> AppResult<EnvironmentSnapshot> {
     let environment = match environment_id {
         Some(id) => Some(
             EnvironmentRow::find(&app.db, id)
                 .await?
-                .filter(|env| env.project_id == access.project_id())
+                .filter(|env| env.project_id == project.id)
                 .ok_or_else(|| {
                     AppError::bad_input("environmentId", "no such environment in this project")
                 })?,
         ),
-        None => EnvironmentRow::find_default(&app.db, access.project_id()).await?,
+        None => EnvironmentRow::find_default(&app.db, &project.id).await?,
     };
     Ok(EnvironmentSnapshot {
         environment_id: environment.as_ref().map(|env| env.id.clone()),
@@ -306,7 +364,7 @@ async fn snapshot_environment(
         variables: environment
             .map(|env| env.stored_variables())
             .unwrap_or_default(),
-        default_headers: access.project.settings().default_headers,
+        default_headers: project.settings().default_headers,
     })
 }
 
@@ -331,12 +389,11 @@ fn snapshot_as_case(run: &RunRow, case: RunCaseRow) -> CaseRow {
 
 async fn create_run(
     app: &Arc<App>,
-    access: &ProjectAccess,
+    project: &ProjectRow,
     cases: Vec<CaseRow>,
     environment: EnvironmentSnapshot,
     max_workers: i32,
-    trigger: RunTrigger,
-    retry_of: Option<String>,
+    origin: RunOrigin,
 ) -> AppResult<RunRow> {
     let created_at = now();
     let id = uuid::Uuid::now_v7().to_string();
@@ -359,11 +416,11 @@ async fn create_run(
         .collect();
     let run = RunRow {
         id,
-        project_id: access.project_id().to_owned(),
+        project_id: project.id.clone(),
         status: RunStatus::Queued.as_str().into(),
-        trigger_kind: trigger.as_str().into(),
-        started_by: Some(access.viewer.id().to_owned()),
-        retry_of,
+        trigger_kind: origin.trigger.as_str().into(),
+        started_by: origin.started_by,
+        retry_of: origin.retry_of,
         environment: serde_json::to_string(&environment).map_err(AppError::internal)?,
         max_workers,
         total: i32::try_from(run_cases.len()).unwrap_or(i32::MAX),
@@ -377,14 +434,9 @@ async fn create_run(
         lease_owner: Some(app.executor.node_id().to_owned()),
         lease_expires_at: Some(app.executor.lease_deadline()),
         next_seq: 0,
+        task_id: origin.task_id,
     };
     run.insert_with_cases(&app.db, &run_cases).await?;
-    let summary = format!(
-        "started run of {} cases (trigger {})",
-        run.total,
-        trigger.as_str()
-    );
-    crate::audit::record_in_project(app, access, "run", "run.start", &run.id, summary).await?;
     app.executor.launch(app.clone(), run.id.clone());
     Ok(run)
 }

@@ -15,5 +15,6 @@ mod projects;
 mod runs;
 mod schema;
 mod servers;
+mod tasks;
 mod transfer;
 mod users;

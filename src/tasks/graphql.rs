@@ -1,0 +1,620 @@
+//! GraphQL for scheduled tasks: create and preview them, pause, resume and
+//! run them now, read their fires and runs, and watch them live.
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+
+use crate::connection_names;
+use crate::error::{GqlResult, GraphqlError};
+use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::{utc, ContextExt};
+use crate::projects::model::ProjectRole;
+use crate::runs::graphql::Run;
+use crate::runs::model::{RunFilter, RunRow};
+
+use super::action::{TaskAction, TaskActionInput, TaskPolicy, TaskPolicyInput};
+use super::events::{project_tasks_topic, TaskEventKind, TaskEventMessage};
+use super::model::{FireRow, TaskRow};
+use super::schedule::{Schedule, MAX_PREVIEW};
+use super::service::{self, NewTask, StateChange, TaskChanges};
+
+connection_names!(TaskConnection, TaskEdge);
+connection_names!(TaskFireConnection, TaskFireEdge);
+
+/// The time zone of a schedule given without one.
+const DEFAULT_TIMEZONE: &str = "UTC";
+/// Fire times a preview returns when `count` is not given.
+const DEFAULT_PREVIEW: i32 = 5;
+
+/// A scheduled task: a cron schedule, policies and an action; every fire creates a run.
+pub struct Task(pub TaskRow);
+
+/// A task's schedule.
+#[derive(SimpleObject)]
+pub struct TaskSchedule {
+    /// The cron expression as given (6 fields with seconds first, 5 fields, or a shortcut).
+    cron: String,
+    /// The tz database time zone it is read in.
+    timezone: String,
+}
+
+/// Where a task's schedule stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TaskState {
+    /// Enabled and firing.
+    Active,
+    /// Enabled but paused: fires due meanwhile go through the misfire policy on resume.
+    Paused,
+    /// Disabled: not scheduled at all.
+    Disabled,
+}
+
+/// A scheduled task: schedule, action, policies, next fire times, fires and runs.
+#[Object]
+impl Task {
+    /// Unique id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// The project it belongs to.
+    async fn project_id(&self) -> ID {
+        ID(self.0.project_id.clone())
+    }
+
+    /// Unique name in the project.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Free text.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// When it fires.
+    async fn schedule(&self) -> TaskSchedule {
+        TaskSchedule {
+            cron: self.0.cron.clone(),
+            timezone: self.0.timezone.clone(),
+        }
+    }
+
+    /// What it does when it fires.
+    async fn action(&self) -> GqlResult<TaskAction> {
+        Ok(TaskAction::from_stored(&self.0.action)?)
+    }
+
+    /// Its concurrency, misfire and run-time policies.
+    async fn policy(&self) -> TaskPolicy {
+        service::policy_of(&self.0)
+    }
+
+    /// Whether it is scheduled at all.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+
+    /// Whether its schedule is paused.
+    async fn paused(&self) -> bool {
+        self.0.paused
+    }
+
+    /// ACTIVE, PAUSED or DISABLED.
+    async fn state(&self) -> TaskState {
+        match (self.0.enabled, self.0.paused) {
+            (false, _) => TaskState::Disabled,
+            (true, true) => TaskState::Paused,
+            (true, false) => TaskState::Active,
+        }
+    }
+
+    /// The next time it fires; absent while disabled or paused.
+    async fn next_fire_at(&self) -> GqlResult<Option<DateTime<Utc>>> {
+        if !self.0.enabled || self.0.paused {
+            return Ok(None);
+        }
+        Ok(self.upcoming(1)?.into_iter().next())
+    }
+
+    /// The next `count` fire times of the schedule (whether or not it is paused).
+    async fn next_fire_times(
+        &self,
+        #[graphql(desc = "How many, 1 to 100 (default 5).")] count: Option<i32>,
+    ) -> GqlResult<Vec<DateTime<Utc>>> {
+        self.upcoming(preview_count(count)?)
+    }
+
+    /// Its newest run.
+    async fn last_run(&self, ctx: &Context<'_>) -> GqlResult<Option<Run>> {
+        Ok(TaskRow::last_run(&ctx.app().db, &self.0.id).await?.map(Run))
+    }
+
+    /// Every fire, newest first: started runs, skips with their reason, misses.
+    async fn fires(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> GqlResult<CursorConnection<TaskFire, TaskFireConnection, TaskFireEdge>> {
+        let page = PageRequest::new(first, after)?;
+        let db = &ctx.app().db;
+        let rows =
+            FireRow::page(db, &self.0.id, page.after_id.as_deref(), page.fetch_limit()).await?;
+        let total = FireRow::count(db, &self.0.id).await?;
+        Ok(page.connection(rows, total, |row| &row.id, TaskFire))
+    }
+
+    /// The runs it fired, newest first.
+    async fn runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> GqlResult<
+        CursorConnection<Run, crate::runs::graphql::RunConnection, crate::runs::graphql::RunEdge>,
+    > {
+        let page = PageRequest::new(first, after)?;
+        let filter = RunFilter {
+            task_id: Some(self.0.id.clone()),
+            ..RunFilter::default()
+        };
+        let db = &ctx.app().db;
+        let rows = RunRow::page(
+            db,
+            &self.0.project_id,
+            &filter,
+            page.after_id.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let total = RunRow::count(db, &self.0.project_id, &filter).await?;
+        Ok(page.connection(rows, total, |row| &row.id, Run))
+    }
+
+    /// Who created it.
+    async fn created_by_id(&self) -> ID {
+        ID(self.0.created_by.clone())
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.0.created_at)
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        utc(self.0.updated_at)
+    }
+}
+
+impl Task {
+    fn upcoming(&self, count: usize) -> GqlResult<Vec<DateTime<Utc>>> {
+        let schedule = Schedule::parse(&self.0.cron, &self.0.timezone)?;
+        Ok(schedule.upcoming(Utc::now(), count))
+    }
+}
+
+fn preview_count(count: Option<i32>) -> GqlResult<usize> {
+    let count = count.unwrap_or(DEFAULT_PREVIEW);
+    usize::try_from(count)
+        .ok()
+        .filter(|count| (1..=MAX_PREVIEW).contains(count))
+        .ok_or_else(|| {
+            crate::error::AppError::bad_input(
+                "count",
+                format!("count must be between 1 and {MAX_PREVIEW}"),
+            )
+            .into()
+        })
+}
+
+/// What fired a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TaskTrigger {
+    /// Its schedule.
+    Schedule,
+    /// A person, with runTaskNow.
+    Manual,
+}
+
+/// What came of a fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum FireOutcome {
+    /// Claimed by a node, its run about to start.
+    Claimed,
+    /// Its run started.
+    Started,
+    /// Waiting for the task's previous run to end.
+    Queued,
+    /// Not run (see the reason), e.g. the previous run was still active.
+    Skipped,
+    /// Fell due while the task was paused or no server was running.
+    Missed,
+    /// Its run could not start (see the reason).
+    Failed,
+}
+
+impl FireOutcome {
+    fn from_stored(value: &str) -> Self {
+        match value {
+            "STARTED" => Self::Started,
+            "QUEUED" => Self::Queued,
+            "SKIPPED" => Self::Skipped,
+            "MISSED" => Self::Missed,
+            "FAILED" => Self::Failed,
+            _ => Self::Claimed,
+        }
+    }
+}
+
+/// One fire of a task and what came of it.
+pub struct TaskFire(pub FireRow);
+
+/// One fire of a task: when, what fired it, what came of it, its run.
+#[Object]
+impl TaskFire {
+    /// Unique id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// The task.
+    async fn task_id(&self) -> ID {
+        ID(self.0.task_id.clone())
+    }
+
+    /// The time the schedule said (for MANUAL, when it was asked for).
+    async fn fire_at(&self) -> DateTime<Utc> {
+        utc(self.0.fire_at)
+    }
+
+    /// SCHEDULE or MANUAL.
+    async fn trigger(&self) -> TaskTrigger {
+        if self.0.trigger_kind == "MANUAL" {
+            TaskTrigger::Manual
+        } else {
+            TaskTrigger::Schedule
+        }
+    }
+
+    /// What came of it.
+    async fn outcome(&self) -> FireOutcome {
+        FireOutcome::from_stored(&self.0.outcome)
+    }
+
+    /// Why it was skipped, missed or failed; how a catch-up or queued fire came about.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
+    /// For MISSED: how many fire times this record stands for.
+    async fn missed_count(&self) -> i32 {
+        self.0.missed_count
+    }
+
+    /// The run it started.
+    async fn run_id(&self) -> Option<ID> {
+        self.0.run_id.clone().map(ID)
+    }
+
+    /// The run it started.
+    async fn run(&self, ctx: &Context<'_>) -> GqlResult<Option<Run>> {
+        let Some(run_id) = &self.0.run_id else {
+            return Ok(None);
+        };
+        Ok(RunRow::find(&ctx.app().db, run_id).await?.map(Run))
+    }
+
+    /// When a node claimed it.
+    async fn claimed_at(&self) -> DateTime<Utc> {
+        utc(self.0.claimed_at)
+    }
+
+    /// Milliseconds between the fire time and the claim.
+    async fn lateness_ms(&self) -> i64 {
+        (self.0.claimed_at - self.0.fire_at).num_milliseconds()
+    }
+
+    /// When its run was created.
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at.map(utc)
+    }
+}
+
+/// Something that happened to a task.
+pub struct TaskEvent(TaskEventMessage);
+
+/// Something that happened to a task: a fire, a skip, a time-out, a state change.
+#[Object]
+impl TaskEvent {
+    /// What happened.
+    async fn kind(&self) -> TaskEventKind {
+        self.0.kind
+    }
+
+    /// The task.
+    async fn task_id(&self) -> ID {
+        ID(self.0.task_id.clone())
+    }
+
+    /// The task's name.
+    async fn task_name(&self) -> &str {
+        &self.0.task_name
+    }
+
+    /// The fire, for FIRED, QUEUED, SKIPPED, MISSED and FAILED.
+    async fn fire(&self) -> Option<TaskFire> {
+        self.0.fire.clone().map(TaskFire)
+    }
+
+    /// The run: the one started, or the one cancelled for TIMED_OUT.
+    async fn run_id(&self) -> Option<ID> {
+        self.0
+            .run_id
+            .clone()
+            .or_else(|| self.0.fire.as_ref().and_then(|fire| fire.run_id.clone()))
+            .map(ID)
+    }
+
+    /// When it happened.
+    async fn at(&self) -> DateTime<Utc> {
+        utc(self.0.at)
+    }
+}
+
+/// A schedule: cron and time zone.
+#[derive(InputObject)]
+pub struct ScheduleInput {
+    /// Cron: 6 fields with seconds first (`0 */30 * * * *`), 5 standard fields, or `@hourly`-style.
+    cron: String,
+    /// A tz database name (default UTC).
+    timezone: Option<String>,
+}
+
+impl ScheduleInput {
+    fn into_parts(self) -> (String, String) {
+        (
+            self.cron,
+            self.timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned()),
+        )
+    }
+}
+
+/// A new task.
+#[derive(InputObject)]
+pub struct CreateTaskInput {
+    /// The project.
+    project_id: ID,
+    /// Unique in the project, 1 to 200 characters.
+    name: String,
+    /// Free text.
+    #[graphql(default)]
+    description: String,
+    /// When it fires.
+    schedule: ScheduleInput,
+    /// What it does.
+    action: TaskActionInput,
+    /// Its policies (default FORBID, RUN_ONCE, no run-time limit).
+    policy: Option<TaskPolicyInput>,
+    /// Whether it starts enabled (default true).
+    #[graphql(default = true)]
+    enabled: bool,
+}
+
+/// Changes to a task; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateTaskInput {
+    /// New name.
+    name: Option<String>,
+    /// New description.
+    description: Option<String>,
+    /// New schedule; fires count from the change.
+    schedule: Option<ScheduleInput>,
+    /// New action.
+    action: Option<TaskActionInput>,
+    /// Policy changes.
+    policy: Option<TaskPolicyInput>,
+}
+
+/// Task queries.
+#[derive(Default)]
+pub struct TaskQuery;
+
+#[Object]
+impl TaskQuery {
+    /// One task (project viewers).
+    async fn task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> GqlResult<Task> {
+        let viewer = ctx.viewer().await?;
+        let (task, _) =
+            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+        Ok(Task(task))
+    }
+
+    /// A project's tasks in creation order (project viewers).
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> GqlResult<CursorConnection<Task, TaskConnection, TaskEdge>> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        let page = PageRequest::new(first, after)?;
+        let db = &ctx.app().db;
+        let rows = TaskRow::page(
+            db,
+            access.project_id(),
+            page.after_id.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let total = TaskRow::count(db, access.project_id()).await?;
+        Ok(page.connection(rows, total, |row| &row.id, Task))
+    }
+
+    /// The next fire times of a schedule, to check it before saving a task (signed-in users).
+    async fn preview_schedule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Cron: 6 fields (seconds first), 5 fields, or `@hourly`-style.")]
+        cron: String,
+        #[graphql(desc = "A tz database name (default UTC).")] timezone: Option<String>,
+        #[graphql(desc = "How many, 1 to 100 (default 5).")] count: Option<i32>,
+    ) -> GqlResult<Vec<DateTime<Utc>>> {
+        ctx.viewer().await?;
+        let count = preview_count(count)?;
+        let timezone = timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned());
+        let schedule = Schedule::parse(&cron, &timezone)?;
+        Ok(schedule.upcoming(Utc::now(), count))
+    }
+}
+
+/// Task mutations.
+#[derive(Default)]
+pub struct TaskMutation;
+
+#[Object]
+impl TaskMutation {
+    /// Creates a task (members; purge tasks need maintainers).
+    async fn create_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] input: CreateTaskInput,
+    ) -> GqlResult<Task> {
+        let access = ctx
+            .project_access(&input.project_id, ProjectRole::Member)
+            .await?;
+        let (cron, timezone) = input.schedule.into_parts();
+        let new = NewTask {
+            name: input.name,
+            description: input.description,
+            cron,
+            timezone,
+            action: input.action.into(),
+            policy: input.policy.unwrap_or_default(),
+            enabled: input.enabled,
+        };
+        Ok(Task(service::create_task(ctx.app(), &access, new).await?))
+    }
+
+    /// Changes a task (members; purge tasks need maintainers).
+    async fn update_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+        #[graphql(desc = "What changes.")] input: UpdateTaskInput,
+    ) -> GqlResult<Task> {
+        let viewer = ctx.viewer().await?;
+        let (task, access) =
+            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+        let changes = TaskChanges {
+            name: input.name,
+            description: input.description,
+            schedule: input.schedule.map(ScheduleInput::into_parts),
+            action: input.action.map(Into::into),
+            policy: input.policy,
+        };
+        Ok(Task(
+            service::update_task(ctx.app(), &access, &task, changes).await?,
+        ))
+    }
+
+    /// Deletes a task with its fire history; its runs stay (members). Returns its id.
+    async fn delete_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> GqlResult<ID> {
+        let viewer = ctx.viewer().await?;
+        let (task, access) =
+            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+        service::delete_task(ctx.app(), &access, &task).await?;
+        Ok(id)
+    }
+
+    /// Enables a task: it fires from now on (members).
+    async fn enable_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> GqlResult<Task> {
+        change_state(ctx, id, StateChange::Enable).await
+    }
+
+    /// Disables a task: it is not scheduled at all (members).
+    async fn disable_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> GqlResult<Task> {
+        change_state(ctx, id, StateChange::Disable).await
+    }
+
+    /// Pauses a task's schedule (members).
+    async fn pause_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> GqlResult<Task> {
+        change_state(ctx, id, StateChange::Pause).await
+    }
+
+    /// Resumes a task's schedule; fires due while paused go through the misfire policy (members).
+    async fn resume_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> GqlResult<Task> {
+        change_state(ctx, id, StateChange::Resume).await
+    }
+
+    /// Fires the task once now (trigger MANUAL), whatever its schedule (members).
+    async fn run_task_now(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> GqlResult<TaskFire> {
+        let viewer = ctx.viewer().await?;
+        let (task, access) =
+            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+        Ok(TaskFire(
+            service::run_task_now(ctx.app(), &access, &task).await?,
+        ))
+    }
+}
+
+async fn change_state(ctx: &Context<'_>, id: ID, change: StateChange) -> GqlResult<Task> {
+    let viewer = ctx.viewer().await?;
+    let (task, access) =
+        service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+    Ok(Task(
+        service::change_state(ctx.app(), &access, &task, change).await?,
+    ))
+}
+
+/// Task subscriptions.
+#[derive(Default)]
+pub struct TaskSubscription;
+
+#[Subscription]
+impl TaskSubscription {
+    /// A project's task events: fires, skips, misses, time-outs and state changes (project viewers).
+    async fn task_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+    ) -> Result<impl Stream<Item = TaskEvent>, GraphqlError> {
+        let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
+        let stream = ctx
+            .app()
+            .bus
+            .subscribe_json::<TaskEventMessage>(&project_tasks_topic(access.project_id()));
+        Ok(stream.map(TaskEvent))
+    }
+}

@@ -1,0 +1,408 @@
+//! Task and fire rows, and their queries.
+//!
+//! A fire is claimed by inserting its row: the unique (task, trigger, fire
+//! time) index lets exactly one node win each fire, whatever the number of
+//! nodes scheduling the same task.
+
+use chrono::NaiveDateTime;
+use diesel::{
+    ExpressionMethods, Insertable, JoinOnDsl, NullableExpressionMethods, OptionalExtension,
+    QueryDsl, Queryable, Selectable, SelectableHelper,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{runs, task_fires, tasks};
+use crate::db::{Database, DbError, DbResult, Pools};
+use crate::db_run;
+use crate::runs::state::ACTIVE_STATUSES;
+
+/// Fires claimed per statement on PostgreSQL (12 columns each, well under its bind limit).
+const CLAIMS_PER_STATEMENT: usize = 1000;
+
+/// A stored task; `action` is a [`super::action::TaskAction`] as JSON.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
+#[diesel(table_name = tasks)]
+pub struct TaskRow {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    pub cron: String,
+    pub timezone: String,
+    pub action: String,
+    pub concurrency: String,
+    pub misfire: String,
+    pub max_run_seconds: Option<i32>,
+    pub enabled: bool,
+    pub paused: bool,
+    /// Fires before this time are not owed: set at creation, enabling and schedule changes.
+    pub schedule_since: NaiveDateTime,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One fire of a task and what came of it.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
+#[diesel(table_name = task_fires)]
+pub struct FireRow {
+    pub id: String,
+    pub task_id: String,
+    pub project_id: String,
+    pub fire_at: NaiveDateTime,
+    pub trigger_kind: String,
+    /// CLAIMED, STARTED, QUEUED, SKIPPED, MISSED or FAILED.
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub missed_count: i32,
+    pub run_id: Option<String>,
+    pub node: String,
+    pub claimed_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+}
+
+/// Database methods.
+impl TaskRow {
+    /// Stores a new task.
+    pub async fn insert(&self, db: &Database) -> DbResult<()> {
+        db_run!(db, |conn| {
+            diesel::insert_into(tasks::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The task `id`.
+    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
+        db_run!(db, |conn| {
+            Ok(tasks::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// A page of a project's tasks in creation order, after the task `after_id`.
+    pub async fn page(
+        db: &Database,
+        project_id: &str,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            let mut query = tasks::table
+                .filter(tasks::project_id.eq(project_id))
+                .select(Self::as_select())
+                .order(tasks::id.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(after) = after_id {
+                query = query.filter(tasks::id.gt(after.to_owned()));
+            }
+            Ok(query.load(conn).await?)
+        })
+    }
+
+    /// How many tasks the project has.
+    pub async fn count(db: &Database, project_id: &str) -> DbResult<i64> {
+        db_run!(db, |conn| {
+            Ok(tasks::table
+                .filter(tasks::project_id.eq(project_id))
+                .count()
+                .get_result(conn)
+                .await?)
+        })
+    }
+
+    /// Every enabled task (paused ones too: their misses are owed on resume).
+    pub async fn all_enabled(db: &Database) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(tasks::table
+                .filter(tasks::enabled.eq(true))
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Writes every editable column of the task.
+    pub async fn save(&self, db: &Database) -> DbResult<()> {
+        db_run!(db, |conn| {
+            diesel::update(tasks::table.find(&self.id))
+                .set((
+                    tasks::name.eq(&self.name),
+                    tasks::description.eq(&self.description),
+                    tasks::cron.eq(&self.cron),
+                    tasks::timezone.eq(&self.timezone),
+                    tasks::action.eq(&self.action),
+                    tasks::concurrency.eq(&self.concurrency),
+                    tasks::misfire.eq(&self.misfire),
+                    tasks::max_run_seconds.eq(self.max_run_seconds),
+                    tasks::enabled.eq(self.enabled),
+                    tasks::paused.eq(self.paused),
+                    tasks::schedule_since.eq(self.schedule_since),
+                    tasks::updated_at.eq(self.updated_at),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes the task with its fires (its runs stay, unlinked).
+    pub async fn delete(db: &Database, id: &str) -> DbResult<()> {
+        db_run!(db, |conn| {
+            diesel::delete(tasks::table.find(id)).execute(conn).await?;
+            Ok(())
+        })
+    }
+
+    /// Whether a run the task fired is queued, running or paused (its id if so).
+    pub async fn active_run(db: &Database, id: &str) -> DbResult<Option<String>> {
+        db_run!(db, |conn| {
+            Ok(runs::table
+                .filter(runs::task_id.eq(id))
+                .filter(runs::status.eq_any(ACTIVE_STATUSES))
+                .select(runs::id)
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// The newest run the task fired.
+    pub async fn last_run(db: &Database, id: &str) -> DbResult<Option<crate::runs::model::RunRow>> {
+        db_run!(db, |conn| {
+            Ok(runs::table
+                .filter(runs::task_id.eq(id))
+                .order(runs::id.desc())
+                .select(crate::runs::model::RunRow::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Active runs fired by tasks with a maximum run time: (run id, created, limit in s).
+    pub async fn runs_with_deadline(
+        db: &Database,
+    ) -> DbResult<Vec<(String, NaiveDateTime, i32, String)>> {
+        db_run!(db, |conn| {
+            Ok(runs::table
+                .inner_join(tasks::table.on(tasks::id.nullable().eq(runs::task_id)))
+                .filter(runs::status.eq_any(ACTIVE_STATUSES))
+                .filter(tasks::max_run_seconds.is_not_null())
+                .select((
+                    runs::id,
+                    runs::created_at,
+                    tasks::max_run_seconds.assume_not_null(),
+                    tasks::id,
+                ))
+                .load(conn)
+                .await?)
+        })
+    }
+}
+
+/// Database methods.
+impl FireRow {
+    /// Inserts the fires no node has claimed yet; returns the ids of those this call claimed.
+    pub async fn claim(db: &Database, fires: &[FireRow]) -> DbResult<Vec<String>> {
+        if fires.is_empty() {
+            return Ok(Vec::new());
+        }
+        // PostgreSQL takes many rows per statement; diesel cannot build that for
+        // SQLite, where one statement per row inside the transaction is cheap anyway.
+        if let Pools::Postgres(pool) = &db.pools {
+            use diesel_async::RunQueryDsl;
+            let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
+            let mut claimed = Vec::with_capacity(fires.len());
+            for chunk in fires.chunks(CLAIMS_PER_STATEMENT) {
+                let ids: Vec<String> = diesel::insert_into(task_fires::table)
+                    .values(chunk)
+                    .on_conflict((
+                        task_fires::task_id,
+                        task_fires::trigger_kind,
+                        task_fires::fire_at,
+                    ))
+                    .do_nothing()
+                    .returning(task_fires::id)
+                    .get_results(&mut conn)
+                    .await?;
+                claimed.extend(ids);
+            }
+            return Ok(claimed);
+        }
+        db_run!(db, |conn| {
+            Ok(conn
+                .transaction::<_, diesel::result::Error, _>(async |conn| {
+                    let mut claimed = Vec::with_capacity(fires.len());
+                    for fire in fires {
+                        let id: Option<String> = diesel::insert_into(task_fires::table)
+                            .values(fire)
+                            .on_conflict((
+                                task_fires::task_id,
+                                task_fires::trigger_kind,
+                                task_fires::fire_at,
+                            ))
+                            .do_nothing()
+                            .returning(task_fires::id)
+                            .get_result(conn)
+                            .await
+                            .optional()?;
+                        claimed.extend(id);
+                    }
+                    Ok(claimed)
+                })
+                .await?)
+        })
+    }
+
+    /// Records what came of a claimed or queued fire.
+    pub async fn settle(
+        db: &Database,
+        id: &str,
+        outcome: &str,
+        reason: Option<&str>,
+        run_id: Option<&str>,
+        started_at: Option<NaiveDateTime>,
+    ) -> DbResult<FireRow> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(task_fires::table.find(id))
+                .set((
+                    task_fires::outcome.eq(outcome),
+                    task_fires::reason.eq(reason),
+                    task_fires::run_id.eq(run_id),
+                    task_fires::started_at.eq(started_at),
+                ))
+                .returning(FireRow::as_returning())
+                .get_result(conn)
+                .await?)
+        })
+    }
+
+    /// The latest scheduled fire time handled, per task.
+    pub async fn latest_scheduled(db: &Database) -> DbResult<Vec<(String, Option<NaiveDateTime>)>> {
+        db_run!(db, |conn| {
+            Ok(task_fires::table
+                .filter(task_fires::trigger_kind.eq("SCHEDULE"))
+                .group_by(task_fires::task_id)
+                .select((task_fires::task_id, diesel::dsl::max(task_fires::fire_at)))
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// The latest scheduled fire time handled for one task.
+    pub async fn latest_scheduled_for(
+        db: &Database,
+        task_id: &str,
+    ) -> DbResult<Option<NaiveDateTime>> {
+        db_run!(db, |conn| {
+            Ok(task_fires::table
+                .filter(task_fires::task_id.eq(task_id))
+                .filter(task_fires::trigger_kind.eq("SCHEDULE"))
+                .select(diesel::dsl::max(task_fires::fire_at))
+                .first(conn)
+                .await?)
+        })
+    }
+
+    /// A page of a task's fires, newest first, after the fire `after_id`.
+    pub async fn page(
+        db: &Database,
+        task_id: &str,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            let mut query = task_fires::table
+                .filter(task_fires::task_id.eq(task_id))
+                .select(Self::as_select())
+                .order(task_fires::id.desc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(after) = after_id {
+                query = query.filter(task_fires::id.lt(after.to_owned()));
+            }
+            Ok(query.load(conn).await?)
+        })
+    }
+
+    /// How many fires the task has.
+    pub async fn count(db: &Database, task_id: &str) -> DbResult<i64> {
+        db_run!(db, |conn| {
+            Ok(task_fires::table
+                .filter(task_fires::task_id.eq(task_id))
+                .count()
+                .get_result(conn)
+                .await?)
+        })
+    }
+
+    /// Whether the task has a fire waiting for its previous run.
+    pub async fn has_queued(db: &Database, task_id: &str) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            Ok(task_fires::table
+                .filter(task_fires::task_id.eq(task_id))
+                .filter(task_fires::outcome.eq("QUEUED"))
+                .count()
+                .get_result::<i64>(conn)
+                .await?
+                > 0)
+        })
+    }
+
+    /// Fires waiting for their task's previous run, oldest first.
+    pub async fn queued(db: &Database) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(task_fires::table
+                .filter(task_fires::outcome.eq("QUEUED"))
+                .select(Self::as_select())
+                .order(task_fires::id.asc())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Moves a fire from `from` to CLAIMED for `node`; true for the one caller that wins.
+    pub async fn take(
+        db: &Database,
+        id: &str,
+        from: &str,
+        node: &str,
+        at: NaiveDateTime,
+    ) -> DbResult<bool> {
+        db_run!(db, |conn| {
+            Ok(diesel::update(
+                task_fires::table
+                    .filter(task_fires::id.eq(id))
+                    .filter(task_fires::outcome.eq(from)),
+            )
+            .set((
+                task_fires::outcome.eq("CLAIMED"),
+                task_fires::node.eq(node),
+                task_fires::claimed_at.eq(at),
+            ))
+            .execute(conn)
+            .await?
+                == 1)
+        })
+    }
+
+    /// Claimed fires whose node stopped before settling them (claimed before `before`).
+    pub async fn abandoned(db: &Database, before: NaiveDateTime) -> DbResult<Vec<Self>> {
+        db_run!(db, |conn| {
+            Ok(task_fires::table
+                .filter(task_fires::outcome.eq("CLAIMED"))
+                .filter(task_fires::claimed_at.lt(before))
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+}

@@ -1,0 +1,194 @@
+//! The steps of a task's run that are not HTTP cases: a probe of one server,
+//! one purge. The executor runs them like cases, so a task's run has live
+//! events, cancel, reports and takeover like any other.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::audit::model::AuditRow;
+use crate::cases::model::CaseRow;
+use crate::runs::http_check::CaseVerdict;
+use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
+use crate::servers::model::ServerRow;
+
+use super::action::PurgeTarget;
+
+/// Run case kind of a server probe.
+pub const PROBE_KIND: &str = "PROBE";
+/// Run case kind of a purge.
+pub const PURGE_KIND: &str = "PURGE";
+
+/// One step of a task's run, stored as the run case's spec.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TaskStep {
+    /// Probe one server.
+    Probe {
+        /// The server.
+        server_id: String,
+    },
+    /// Delete the project's data older than a number of days.
+    Purge {
+        /// Age limit in days.
+        older_than_days: i32,
+        /// What goes.
+        targets: Vec<PurgeTarget>,
+    },
+}
+
+/// What a step did.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    /// PASSED (server up, purge done), FAILED (server down) or ERROR.
+    pub status: CaseVerdict,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// What happened, in plain words (never a secret).
+    pub message: String,
+}
+
+impl CaseVerdict {
+    /// The stored case status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "PASSED",
+            Self::Failed => "FAILED",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+impl TaskStep {
+    /// The step a run case holds, if it is one.
+    pub fn of_case(case: &RunCaseRow) -> Option<Self> {
+        match case.kind.as_str() {
+            PROBE_KIND | PURGE_KIND => serde_json::from_str(&case.spec).ok(),
+            _ => None,
+        }
+    }
+
+    /// The step as a case to snapshot into a run.
+    pub fn as_case(&self, project_id: &str, name: String) -> CaseRow {
+        let (id, kind) = match self {
+            Self::Probe { server_id } => (server_id.clone(), PROBE_KIND),
+            Self::Purge { .. } => ("purge".to_owned(), PURGE_KIND),
+        };
+        let at = crate::db::now();
+        CaseRow {
+            id,
+            project_id: project_id.to_owned(),
+            kind: kind.to_owned(),
+            name,
+            description: String::new(),
+            tags: "[]".into(),
+            priority: 0,
+            active: true,
+            spec: serde_json::to_string(self).unwrap_or_default(),
+            created_by: String::new(),
+            updated_by: String::new(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// Performs the step for `project_id`.
+    pub async fn perform(&self, app: &App, project_id: &str) -> StepOutcome {
+        let started = Instant::now();
+        let (status, message) = match self {
+            Self::Probe { server_id } => probe(app, project_id, server_id).await,
+            Self::Purge {
+                older_than_days,
+                targets,
+            } => purge(app, project_id, *older_than_days, targets).await,
+        };
+        StepOutcome {
+            status,
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            message,
+        }
+    }
+}
+
+async fn probe(app: &App, project_id: &str, server_id: &str) -> (CaseVerdict, String) {
+    let server = match ServerRow::find(&app.db, server_id).await {
+        Ok(Some(server)) if server.project_id == project_id => server,
+        Ok(_) => return (CaseVerdict::Error, "the server no longer exists".into()),
+        Err(error) => {
+            return (
+                CaseVerdict::Error,
+                format!("reading the server failed: {error}"),
+            )
+        }
+    };
+    match crate::monitoring::monitor::probe_once(app, &server).await {
+        Ok(outcome) if outcome.success => (
+            CaseVerdict::Passed,
+            format!(
+                "{} is up ({:.0} ms): {}",
+                server.name, outcome.latency_ms, outcome.message
+            ),
+        ),
+        Ok(outcome) => (
+            CaseVerdict::Failed,
+            format!("{} is down: {}", server.name, outcome.message),
+        ),
+        Err(error) => (
+            CaseVerdict::Error,
+            format!("probing {} failed: {error}", server.name),
+        ),
+    }
+}
+
+async fn purge(
+    app: &App,
+    project_id: &str,
+    older_than_days: i32,
+    targets: &[PurgeTarget],
+) -> (CaseVerdict, String) {
+    let before = crate::db::now() - chrono::TimeDelta::days(i64::from(older_than_days));
+    let mut done = Vec::new();
+    // Logs first: purging runs takes their events with them.
+    let mut ordered = targets.to_vec();
+    ordered.sort_by_key(|target| match target {
+        PurgeTarget::Logs => 0,
+        PurgeTarget::Runs => 1,
+        PurgeTarget::Audit => 2,
+    });
+    ordered.dedup();
+    for target in ordered {
+        let result = match target {
+            PurgeTarget::Logs => RunEventRow::purge_finished_before(&app.db, project_id, before)
+                .await
+                .map(|count| format!("{count} run events")),
+            PurgeTarget::Runs => RunRow::purge_finished_before(&app.db, project_id, before)
+                .await
+                .map(|count| format!("{count} runs")),
+            PurgeTarget::Audit => AuditRow::purge_before(&app.db, project_id, before)
+                .await
+                .map(|count| format!("{count} audit entries")),
+        };
+        match result {
+            Ok(summary) => done.push(summary),
+            Err(error) => {
+                return (
+                    CaseVerdict::Error,
+                    format!("purge failed after deleting {}: {error}", list(&done)),
+                )
+            }
+        }
+    }
+    (
+        CaseVerdict::Passed,
+        format!("deleted {} older than {older_than_days} days", list(&done)),
+    )
+}
+
+fn list(parts: &[String]) -> String {
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
+}
