@@ -129,6 +129,17 @@ impl TaskRow {
         })
     }
 
+    /// The current version (`updated_at`) of each of `ids` that still exists.
+    pub async fn versions(db: &Database, ids: &[String]) -> DbResult<Vec<(String, NaiveDateTime)>> {
+        db_run!(db, |conn| {
+            Ok(tasks::table
+                .filter(tasks::id.eq_any(ids))
+                .select((tasks::id, tasks::updated_at))
+                .load(conn)
+                .await?)
+        })
+    }
+
     /// Writes every editable column of the task.
     pub async fn save(&self, db: &Database) -> DbResult<()> {
         db_run!(db, |conn| {

@@ -13,7 +13,7 @@
 //! run ended, cancels runs past their task's maximum run time (reason
 //! TIMED_OUT), and settles fires whose node stopped between claim and start.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,9 +109,15 @@ impl Planner {
             self.queue.remove(&first);
             due.push(first);
         }
+        // A change that has not reached this node yet (a lost or slow notice) must
+        // not fire: tasks changed since they were planned are planned again instead.
+        let changed = self.changed_since_planned(&due).await;
         let node = self.app.executor.node_id().to_owned();
         let mut fires = Vec::with_capacity(due.len());
         for (at, task_id) in due {
+            if changed.contains(&task_id) {
+                continue;
+            }
             let Some(plan) = self.plans.get_mut(&task_id) else {
                 continue;
             };
@@ -133,7 +139,12 @@ impl Planner {
                 return;
             }
         };
-        let claimed: std::collections::HashSet<String> = claimed.into_iter().collect();
+        for task_id in changed {
+            if let Err(error) = self.reload(&task_id).await {
+                tracing::warn!(%error, task_id, "re-planning a changed task failed");
+            }
+        }
+        let claimed: HashSet<String> = claimed.into_iter().collect();
         for fire in fires.into_iter().filter(|fire| claimed.contains(&fire.id)) {
             let Some(task) = self.plans.get(&fire.task_id).map(|plan| plan.task.clone()) else {
                 continue;
@@ -145,6 +156,23 @@ impl Planner {
         }
     }
 
+    /// Which of the due tasks changed (or went) since this node planned them.
+    async fn changed_since_planned(&self, due: &[(DateTime<Utc>, String)]) -> HashSet<String> {
+        let ids: Vec<String> = due.iter().map(|(_, id)| id.clone()).collect();
+        let versions: HashMap<String, NaiveDateTime> =
+            match TaskRow::versions(&self.app.db, &ids).await {
+                Ok(versions) => versions.into_iter().collect(),
+                // Unknown: fire as planned; the claim still holds each fire to once.
+                Err(_) => return HashSet::new(),
+            };
+        ids.into_iter()
+            .filter(|id| {
+                let planned = self.plans.get(id).map(|plan| plan.task.updated_at);
+                versions.get(id).copied() != planned
+            })
+            .collect()
+    }
+
     /// Re-reads every task; re-plans those that changed or are new.
     async fn resync(&mut self) -> anyhow::Result<()> {
         let tasks = TaskRow::all_enabled(&self.app.db).await?;
@@ -153,8 +181,7 @@ impl Planner {
                 .await?
                 .into_iter()
                 .collect();
-        let present: std::collections::HashSet<String> =
-            tasks.iter().map(|task| task.id.clone()).collect();
+        let present: HashSet<String> = tasks.iter().map(|task| task.id.clone()).collect();
         let gone: Vec<String> = self
             .plans
             .keys()
