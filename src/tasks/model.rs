@@ -296,18 +296,6 @@ impl FireRow {
         })
     }
 
-    /// The latest scheduled fire time handled, per task.
-    pub async fn latest_scheduled(db: &Database) -> DbResult<Vec<(String, Option<NaiveDateTime>)>> {
-        db_run!(db, |conn| {
-            Ok(task_fires::table
-                .filter(task_fires::trigger_kind.eq("SCHEDULE"))
-                .group_by(task_fires::task_id)
-                .select((task_fires::task_id, diesel::dsl::max(task_fires::fire_at)))
-                .load(conn)
-                .await?)
-        })
-    }
-
     /// The latest scheduled fire time handled for one task.
     pub async fn latest_scheduled_for(
         db: &Database,

@@ -176,11 +176,6 @@ impl Planner {
     /// Re-reads every task; re-plans those that changed or are new.
     async fn resync(&mut self) -> anyhow::Result<()> {
         let tasks = TaskRow::all_enabled(&self.app.db).await?;
-        let latest: HashMap<String, Option<NaiveDateTime>> =
-            FireRow::latest_scheduled(&self.app.db)
-                .await?
-                .into_iter()
-                .collect();
         let present: HashSet<String> = tasks.iter().map(|task| task.id.clone()).collect();
         let gone: Vec<String> = self
             .plans
@@ -202,7 +197,7 @@ impl Planner {
                 }
                 continue;
             }
-            let handled = latest.get(&task.id).copied().flatten();
+            let handled = FireRow::latest_scheduled_for(&self.app.db, &task.id).await?;
             self.plan(task, handled).await;
         }
         Ok(())
