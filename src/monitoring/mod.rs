@@ -11,4 +11,5 @@ pub mod graphql;
 pub mod host_metrics;
 pub mod ingest;
 pub mod monitor;
+pub mod sample_writes;
 pub mod samples;
