@@ -6,6 +6,7 @@
 //! and 1-hour rollups in the same transaction, then publishes the batch.
 
 pub mod alerts;
+pub mod claims;
 pub mod dashboard;
 pub mod graphql;
 pub mod host_metrics;

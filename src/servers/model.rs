@@ -200,11 +200,18 @@ impl ServerRow {
         })
     }
 
-    /// Every server a connection probe checks (all but the nodes' built-in ones).
-    pub async fn list_probed(db: &Database) -> DbResult<Vec<Self>> {
+    /// The servers among `ids` that exist.
+    pub async fn find_many(
+        db: &Database,
+        ids: impl IntoIterator<Item = &str>,
+    ) -> DbResult<Vec<Self>> {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         db_run!(db, |conn| {
             Ok(servers::table
-                .filter(servers::node_name.is_null())
+                .filter(servers::id.eq_any(&ids))
                 .select(Self::as_select())
                 .load(conn)
                 .await?)
