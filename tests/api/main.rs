@@ -8,6 +8,7 @@ mod cases;
 mod environments;
 mod events;
 mod limits;
+mod monitor_scale;
 mod monitoring;
 mod notifications;
 mod probes;
