@@ -5,6 +5,7 @@ mod support;
 mod audit;
 mod auth;
 mod cases;
+mod dashboard;
 mod environments;
 mod events;
 mod limits;
