@@ -9,10 +9,11 @@ use rand::RngCore;
 use crate::app::App;
 use crate::audit;
 use crate::auth::tokens::hash_refresh_token;
+use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::projects::access::ProjectAccess;
-use crate::projects::model::ProjectRole;
+use crate::projects::model::{MemberRow, ProjectRole};
 
 use super::model::{kind_as_str, CredentialRow, ServerChanges, ServerRow, ServerStatus};
 use super::probe::{self, ProbeOutcome, ProbeTarget, ServerKind};
@@ -227,7 +228,21 @@ pub async fn test_server(app: &App, server: &ServerRow) -> AppResult<ProbeOutcom
 }
 
 /// Probes an unsaved target; the address is checked first (`BAD_USER_INPUT`).
-pub async fn test_target(app: &App, mut target: ProbeTarget) -> AppResult<ProbeOutcome> {
+///
+/// It reaches whatever address it is given, internal hosts included, so only
+/// admins and those who maintain some project may use it (`FORBIDDEN` otherwise).
+pub async fn test_target(
+    app: &App,
+    viewer: &Viewer,
+    mut target: ProbeTarget,
+) -> AppResult<ProbeOutcome> {
+    let allowed = viewer.is_admin()
+        || MemberRow::holds_role_somewhere(&app.db, viewer.id(), ProjectRole::Maintainer).await?;
+    if !allowed {
+        return Err(AppError::Forbidden(
+            "testing an unsaved target needs the maintainer role in some project".into(),
+        ));
+    }
     target.address = address(target.kind, &target.address)?;
     target.timeout = probe_timeout(app);
     Ok(probe::probe(&target).await)
