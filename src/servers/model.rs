@@ -100,6 +100,8 @@ pub struct ServerChanges {
     pub database_name: Option<Option<String>>,
     pub credential_id: Option<Option<String>>,
     pub probe_interval_secs: Option<i32>,
+    /// `Some(None)` makes the server due for a probe at once.
+    pub next_probe_ms: Option<Option<i64>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -121,7 +121,7 @@ pub async fn update_server(
         Some(id) => Some(credential_of_project(app, access, Some(id)).await?),
         None => None,
     };
-    let changes = ServerChanges {
+    let mut changes = ServerChanges {
         name: update.name.as_deref().map(server_name).transpose()?,
         tags: update
             .tags
@@ -142,8 +142,13 @@ pub async fn update_server(
             .probe_interval_secs
             .map(|secs| probe_interval(app, Some(secs)))
             .transpose()?,
+        next_probe_ms: None,
         updated_at: Some(now()),
     };
+    // A new target or interval is probed at once rather than on the old schedule.
+    if changes.address.is_some() || changes.probe_interval_secs.is_some() {
+        changes.next_probe_ms = Some(None);
+    }
     let updated = ServerRow::update(&app.db, &server.id, &changes)
         .await
         .map_err(|error| conflict_on_name(error, changes.name.as_deref().unwrap_or("")))?

@@ -221,3 +221,39 @@ backend_test! {
         assert_eq!(on_time, started, "late probes: {lateness:#?}");
     }
 }
+
+backend_test! {
+    async fn a_changed_address_is_probed_at_once_not_on_the_old_schedule(backend: Backend) {
+        let app = monitored_node(backend, None, 2_000).await;
+        let ada = app.register("ada").await;
+        let project = app.create_project(&ada.access_token, "Ops").await;
+        let closed = closed_port_url().trim_start_matches("http://").to_owned();
+        let server = create_server(&app, &ada, &project, json!({ "kind": "TCP", "name": "db port", "address": closed,
+            "probeIntervalSecs": 86_400 })).await;
+        let status = "query($id: ID!) { server(id: $id) { status } }";
+        let mut seen = Value::Null;
+        for _ in 0..50 {
+            seen = app.graphql(Some(&ada.access_token), status, json!({ "id": server })).await.ok().data("server.status").clone();
+            if seen == "DOWN" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, "DOWN", "first probe");
+
+        // The next probe would be a day away; the new address is probed within a tick or two.
+        let (open, _listener) = open_port().await;
+        app.graphql(Some(&ada.access_token), "mutation($input: UpdateServerInput!) { updateServer(input: $input) { server { address } } }",
+            json!({ "input": { "id": server, "address": open } }))
+            .await
+            .ok();
+        for _ in 0..50 {
+            seen = app.graphql(Some(&ada.access_token), status, json!({ "id": server })).await.ok().data("server.status").clone();
+            if seen == "UP" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, "UP", "probe after the address changed");
+    }
+}
