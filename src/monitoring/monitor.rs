@@ -71,7 +71,7 @@ pub fn spawn(app: Arc<App>) {
     let alerts_app = app.clone();
     tokio::spawn(async move {
         until_shutdown(alerts_app.clone(), evaluate_alerts(alerts_app.clone())).await;
-        release_duties(&alerts_app).await;
+        release_alert_duty(&alerts_app).await;
     });
     tokio::spawn(until_shutdown(app.clone(), purge_old_samples(app)));
 }
@@ -295,7 +295,7 @@ async fn evaluate_alerts(app: Arc<App>) {
 }
 
 /// Lets another node take over alert evaluation at once when this one stops.
-async fn release_duties(app: &App) {
+async fn release_alert_duty(app: &App) {
     let node = app.executor.node_id();
     if let Err(error) = release_duty(&app.db, ALERT_DUTY, node).await {
         tracing::warn!(%error, "releasing the alert lease failed");
