@@ -222,7 +222,7 @@ async fn schedule_probes(app: Arc<App>) {
 }
 
 /// Probes one server, records `up` and `latency_ms`, and publishes a status change.
-async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<()> {
+pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<()> {
     let target = target_of(app, server)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
