@@ -55,7 +55,8 @@ pub struct Config {
 /// The monitor: host sampling, probes, alert evaluation and retention.
 #[derive(Debug, Clone, Args)]
 pub struct MonitorConfig {
-    /// Whether this node samples itself, probes servers and evaluates alert rules.
+    /// Whether this node samples itself and takes part in probing servers and evaluating
+    /// alert rules (work it shares with the other nodes on the same database).
     #[arg(long, env = "TIDEWATCH_MONITOR_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub monitor_enabled: bool,
     /// How often this node samples its own host metrics, in milliseconds.

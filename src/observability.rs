@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +32,7 @@ pub struct Metrics {
     graphql_operations: IntCounterVec,
     graphql_duration: HistogramVec,
     db_connections: IntGaugeVec,
+    probe_lateness: Histogram,
     /// WebSocket connections open now.
     pub websocket_connections: IntGauge,
 }
@@ -80,6 +81,14 @@ impl Metrics {
             &["state"],
         )
         .expect("metric definition");
+        let probe_lateness = Histogram::with_opts(
+            HistogramOpts::new(
+                "tidewatch_probe_lateness_seconds",
+                "How long after its due time each probe of this node started",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )
+        .expect("metric definition");
         let websocket_connections = IntGauge::new(
             "tidewatch_websocket_connections",
             "Open GraphQL WebSocket connections",
@@ -91,6 +100,7 @@ impl Metrics {
             Box::new(graphql_operations.clone()),
             Box::new(graphql_duration.clone()),
             Box::new(db_connections.clone()),
+            Box::new(probe_lateness.clone()),
             Box::new(websocket_connections.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
@@ -102,6 +112,7 @@ impl Metrics {
             graphql_operations,
             graphql_duration,
             db_connections,
+            probe_lateness,
             websocket_connections,
         }
     }
@@ -124,6 +135,11 @@ impl Metrics {
         self.graphql_duration
             .with_label_values(&[operation])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records how late a probe started after it was due.
+    pub fn record_probe_lateness(&self, lateness: Duration) {
+        self.probe_lateness.observe(lateness.as_secs_f64());
     }
 
     /// The Prometheus text exposition, with pool usage read now.

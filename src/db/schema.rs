@@ -175,6 +175,8 @@ diesel::table! {
         agent_token_hash -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// When the server is due for its next probe, epoch milliseconds.
+        next_probe_ms -> Nullable<BigInt>,
     }
 }
 
@@ -248,6 +250,15 @@ diesel::table! {
         ends_at -> Timestamp,
         created_by -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Monitor duties held by one node at a time under a lease.
+    monitor_leases (duty) {
+        duty -> Text,
+        owner -> Text,
+        expires_at -> Timestamp,
     }
 }
 

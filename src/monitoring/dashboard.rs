@@ -1,15 +1,28 @@
-//! The project dashboard: servers by status, firing alerts, recent activity.
+//! The project dashboard: servers by status, firing alerts, recent activity,
+//! recent runs and the pass rate of the last days.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::dsl::{count_star, sum};
+use diesel::{ExpressionMethods, QueryDsl};
 
 use crate::app::App;
 use crate::audit::model::{AuditFilter, AuditRow};
+use crate::db::schema::runs;
+use crate::db::{now, Database, DbResult};
+use crate::db_run;
 use crate::error::AppResult;
 use crate::projects::access::ProjectAccess;
+use crate::runs::model::{RunFilter, RunRow};
 use crate::servers::model::{ServerFilter, ServerRow, ServerStatus};
 
 use super::alerts::model::AlertRow;
 
 /// Most firing alerts and audit entries on a dashboard.
 const RECENT: i64 = 20;
+/// Most runs on a dashboard.
+const RECENT_RUNS: i64 = 10;
+/// The days the pass rate looks back over.
+pub const PASS_RATE_DAYS: i64 = 7;
 
 /// What the dashboard shows.
 pub struct DashboardData {
@@ -19,6 +32,57 @@ pub struct DashboardData {
     pub firing: Vec<AlertRow>,
     /// The newest audit entries.
     pub activity: Vec<AuditRow>,
+    /// The newest runs, newest first.
+    pub runs: Vec<RunRow>,
+    /// Case counts of the runs finished in the last [`PASS_RATE_DAYS`] days.
+    pub finished: FinishedRuns,
+}
+
+/// Runs finished since some time, with their case counts summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FinishedRuns {
+    /// Finished runs.
+    pub runs: i64,
+    /// Cases that passed.
+    pub passed: i64,
+    /// Cases that failed an assertion.
+    pub failed: i64,
+    /// Cases whose request failed.
+    pub errored: i64,
+}
+
+impl FinishedRuns {
+    /// Percentage of executed cases that passed, one decimal (as in run reports); none when no case ran.
+    pub fn pass_rate(&self) -> Option<f64> {
+        let executed = self.passed + self.failed + self.errored;
+        (executed > 0).then(|| (self.passed as f64 * 1000.0 / executed as f64).round() / 10.0)
+    }
+
+    /// Sums the runs of `project_id` finished at or after `since`.
+    pub async fn since(db: &Database, project_id: &str, since: NaiveDateTime) -> DbResult<Self> {
+        let (runs, passed, failed, errored): (i64, Option<i64>, Option<i64>, Option<i64>) =
+            db_run!(db, |conn| {
+                Ok::<_, crate::db::DbError>(
+                    runs::table
+                        .filter(runs::project_id.eq(project_id))
+                        .filter(runs::finished_at.ge(since))
+                        .select((
+                            count_star(),
+                            sum(runs::passed),
+                            sum(runs::failed),
+                            sum(runs::errored),
+                        ))
+                        .get_result(conn)
+                        .await?,
+                )
+            })?;
+        Ok(Self {
+            runs,
+            passed: passed.unwrap_or(0),
+            failed: failed.unwrap_or(0),
+            errored: errored.unwrap_or(0),
+        })
+    }
 }
 
 impl DashboardData {
@@ -43,5 +107,32 @@ pub async fn load(app: &App, access: &ProjectAccess) -> AppResult<DashboardData>
             Some(RECENT),
         )
         .await?,
+        runs: RunRow::page(
+            &app.db,
+            project_id,
+            &RunFilter::default(),
+            None,
+            RECENT_RUNS,
+        )
+        .await?,
+        finished: FinishedRuns::since(&app.db, project_id, now() - TimeDelta::days(PASS_RATE_DAYS))
+            .await?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FinishedRuns;
+
+    #[test]
+    fn pass_rate_is_a_percentage_of_executed_cases() {
+        let finished = FinishedRuns {
+            runs: 2,
+            passed: 2,
+            failed: 1,
+            errored: 0,
+        };
+        assert_eq!(finished.pass_rate(), Some(66.7));
+        assert_eq!(FinishedRuns::default().pass_rate(), None);
+    }
 }

@@ -13,6 +13,7 @@ use crate::auth::Session;
 use crate::error::{AppError, AppResult, GqlResult, GraphqlError};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
+use crate::runs::graphql::Run;
 use crate::servers::graphql::Server;
 use crate::servers::model::ServerStatus;
 use crate::servers::service as servers;
@@ -217,7 +218,7 @@ pub struct ServerStatusEvent {
 /// The project dashboard.
 pub struct Dashboard(dashboard::DashboardData);
 
-/// Servers by status, firing alerts and recent activity of a project.
+/// Servers by status, firing alerts, recent activity, recent runs and pass rate of a project.
 #[Object]
 impl Dashboard {
     /// Servers that are up.
@@ -244,6 +245,19 @@ impl Dashboard {
     async fn recent_activity(&self) -> Vec<AuditEntry> {
         self.0.activity.iter().cloned().map(AuditEntry).collect()
     }
+    /// The project's newest runs (at most 10), newest first.
+    async fn recent_runs(&self) -> Vec<Run> {
+        self.0.runs.iter().cloned().map(Run).collect()
+    }
+    /// Runs finished in the last 7 days.
+    async fn runs_last_7_days(&self) -> i64 {
+        self.0.finished.runs
+    }
+    /// Percentage of the cases executed by runs finished in the last 7 days that
+    /// passed (skipped cases left out), as in run reports; null when none ran.
+    async fn pass_rate_last_7_days(&self) -> Option<f64> {
+        self.0.finished.pass_rate()
+    }
 }
 
 /// Monitoring queries.
@@ -252,7 +266,7 @@ pub struct MonitoringQuery;
 
 #[Object]
 impl MonitoringQuery {
-    /// Servers by status, firing alerts and recent activity of a project.
+    /// Servers by status, firing alerts, recent activity, recent runs and pass rate of a project.
     async fn dashboard(
         &self,
         ctx: &Context<'_>,

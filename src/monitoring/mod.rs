@@ -6,9 +6,11 @@
 //! and 1-hour rollups in the same transaction, then publishes the batch.
 
 pub mod alerts;
+pub mod claims;
 pub mod dashboard;
 pub mod graphql;
 pub mod host_metrics;
 pub mod ingest;
 pub mod monitor;
+pub mod sample_writes;
 pub mod samples;

@@ -6,8 +6,9 @@
 //! bounded by its timeout; the scheduler never waits for them, so a dead
 //! target costs one timeout of one task and the next tick starts on time.
 //! Each node samples itself into a built-in `HOST` server per project, named
-//! after the node. Alert evaluation assumes one evaluating node: with several
-//! nodes, set `TIDEWATCH_MONITOR_ENABLED=false` on all but one.
+//! after the node. With several nodes on one database, each probe is claimed
+//! by one node and alert evaluation and purging are held by one node at a
+//! time (see [`super::claims`]), so every node can run the monitor.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -23,12 +24,19 @@ use crate::servers::model::{kind_as_str, projects_without_node_server, ServerRow
 use crate::servers::probe::{self, ServerKind};
 use crate::servers::service::{target_of, DEFAULT_PROBE_INTERVAL_SECS};
 
+use super::claims::{claim_due_probes, hold_duty, release_duty};
 use super::host_metrics::HostSampler;
 use super::ingest::ingest;
 use super::samples::SampleRow;
 
-/// How often old samples and rollups are purged.
+/// How often old samples and rollups are purged (by one node).
 const PURGE_EVERY: Duration = Duration::from_secs(600);
+/// How long the alert duty's lease lasts without renewal.
+const ALERT_LEASE: Duration = Duration::from_secs(5);
+/// The duty of evaluating alert rules.
+const ALERT_DUTY: &str = "alerts";
+/// The duty of purging old samples.
+const PURGE_DUTY: &str = "purge";
 
 /// The event topic carrying a project's server status changes.
 pub fn status_topic(project_id: &str) -> String {
@@ -60,7 +68,11 @@ pub fn spawn(app: Arc<App>) {
     tokio::spawn(reseal_credentials(app.clone()));
     tokio::spawn(until_shutdown(app.clone(), sample_host(app.clone())));
     tokio::spawn(until_shutdown(app.clone(), schedule_probes(app.clone())));
-    tokio::spawn(until_shutdown(app.clone(), evaluate_alerts(app.clone())));
+    let alerts_app = app.clone();
+    tokio::spawn(async move {
+        until_shutdown(alerts_app.clone(), evaluate_alerts(alerts_app.clone())).await;
+        release_alert_duty(&alerts_app).await;
+    });
     tokio::spawn(until_shutdown(app.clone(), purge_old_samples(app)));
 }
 
@@ -163,23 +175,35 @@ async fn schedule_probes(app: Arc<App>) {
     loop {
         interval.tick().await;
         while running.try_join_next().is_some() {}
-        let servers = match ServerRow::list_probed(&app.db).await {
-            Ok(servers) => servers,
+        // Claim only what can start now; the rest stays due for this node's next tick or another node.
+        let room = i64::try_from(permits.available_permits()).unwrap_or(i64::MAX);
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let claimed = match claim_due_probes(&app.db, now_ms, room).await {
+            Ok(claimed) => claimed,
             Err(error) => {
-                tracing::warn!(%error, "listing servers to probe failed");
+                tracing::warn!(%error, "claiming due probes failed");
                 continue;
             }
         };
-        let at = now();
+        let servers =
+            match ServerRow::find_many(&app.db, claimed.iter().map(|c| c.id.as_str())).await {
+                Ok(servers) => servers,
+                Err(error) => {
+                    tracing::warn!(%error, "reading claimed servers failed");
+                    continue;
+                }
+            };
         for server in servers {
-            let due = server.last_checked_at.is_none_or(|last| {
-                (at - last).num_seconds() >= i64::from(server.probe_interval_secs)
-            });
-            let claimed = due
-                && in_flight
-                    .lock()
-                    .is_ok_and(|mut set| set.insert(server.id.clone()));
-            if !claimed {
+            if let Some(claim) = claimed.iter().find(|c| c.id == server.id) {
+                let due_ms = claim.next_probe_ms - i64::from(server.probe_interval_secs) * 1000;
+                let late_ms = (now_ms - due_ms).max(0).unsigned_abs();
+                app.metrics
+                    .record_probe_lateness(Duration::from_millis(late_ms));
+            }
+            let fresh = in_flight
+                .lock()
+                .is_ok_and(|mut set| set.insert(server.id.clone()));
+            if !fresh {
                 continue;
             }
             let (app, in_flight, permits) = (app.clone(), in_flight.clone(), permits.clone());
@@ -248,22 +272,51 @@ pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<probe::
 }
 
 async fn evaluate_alerts(app: Arc<App>) {
+    let node = app.executor.node_id().to_owned();
     let mut interval = tokio::time::interval(Duration::from_millis(
         app.config.monitor.monitor_tick_ms.max(50),
     ));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
+        let at = now();
+        match hold_duty(&app.db, ALERT_DUTY, &node, at, at + ALERT_LEASE).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "renewing the alert lease failed");
+                continue;
+            }
+        }
         if let Err(error) = super::alerts::evaluate(&app).await {
             tracing::warn!(%error, "alert evaluation failed");
         }
     }
 }
 
+/// Lets another node take over alert evaluation at once when this one stops.
+async fn release_alert_duty(app: &App) {
+    let node = app.executor.node_id();
+    if let Err(error) = release_duty(&app.db, ALERT_DUTY, node).await {
+        tracing::warn!(%error, "releasing the alert lease failed");
+    }
+}
+
 async fn purge_old_samples(app: Arc<App>) {
+    let node = app.executor.node_id().to_owned();
     let mut interval = tokio::time::interval(PURGE_EVERY);
     loop {
         interval.tick().await;
+        // Held for one period and never released: one purge per period across all nodes.
+        let at = now();
+        match hold_duty(&app.db, PURGE_DUTY, &node, at, at + PURGE_EVERY).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "claiming the purge failed");
+                continue;
+            }
+        }
         let config = &app.config.monitor;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let hours = |h: u32| i64::from(h) * 3_600_000;

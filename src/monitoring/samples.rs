@@ -4,21 +4,18 @@
 //! bucket, so buckets of any tier combine exactly into wider steps.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel::{Insertable, Queryable};
 
 use crate::db::schema::{metric_rollups, metric_samples};
-use crate::db::{Backend, Database, DbResult};
+use crate::db::{Database, DbResult};
 use crate::db_run;
 
 /// The 1-minute tier, in seconds.
 pub const MINUTE_TIER_SECS: i32 = 60;
 /// The 1-hour tier, in seconds.
 pub const HOUR_TIER_SECS: i32 = 3_600;
-/// Rows per multi-row INSERT (4 values a row stays far under both backends' bind limits).
-const INSERT_CHUNK: usize = 2_000;
 
 /// One stored raw sample.
 #[derive(Debug, Clone, PartialEq, Queryable, Insertable, serde::Serialize, serde::Deserialize)]
@@ -104,36 +101,6 @@ pub fn rollups_of(samples: &[SampleRow]) -> Vec<RollupRow> {
 
 /// Database methods.
 impl SampleRow {
-    /// Stores a batch of samples and adds them to their rollup buckets, in one transaction.
-    pub async fn insert_batch(db: &Database, samples: &[SampleRow]) -> DbResult<()> {
-        if samples.is_empty() {
-            return Ok(());
-        }
-        let rollups = rollups_of(samples);
-        // The one place the SQL differs: SQLite's two-argument MIN/MAX are LEAST/GREATEST elsewhere.
-        let (least, greatest) = match db.backend() {
-            Backend::Sqlite => ("MIN", "MAX"),
-            Backend::Postgres => ("LEAST", "GREATEST"),
-        };
-        let mut statements = Vec::new();
-        for chunk in samples.chunks(INSERT_CHUNK) {
-            statements.push(insert_samples_sql(chunk));
-        }
-        for chunk in rollups.chunks(INSERT_CHUNK) {
-            statements.push(upsert_rollups_sql(chunk, least, greatest));
-        }
-        db_run!(db, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                for statement in &statements {
-                    conn.batch_execute(statement).await?;
-                }
-                Ok(())
-            })
-            .await?;
-            Ok(())
-        })
-    }
-
     /// Raw samples of a series in `[from_ms, to_ms)`, oldest first.
     pub async fn range(
         db: &Database,
@@ -257,79 +224,6 @@ impl RollupRow {
             )
         })?;
         Ok(combine(rows.into_iter(), from_ms, step_ms))
-    }
-}
-
-/// A multi-row INSERT of samples with literal values.
-///
-/// diesel-async cannot batch-insert on SQLite, and one statement per row is
-/// far too slow for ingest; literals (strings quoted, numbers finite) keep one
-/// statement per chunk on both backends.
-fn insert_samples_sql(samples: &[SampleRow]) -> String {
-    let mut sql = String::with_capacity(64 + samples.len() * 80);
-    sql.push_str("INSERT INTO metric_samples (server_id, metric, at_ms, value) VALUES ");
-    for (index, sample) in samples.iter().enumerate() {
-        if index > 0 {
-            sql.push(',');
-        }
-        let _ = write!(
-            sql,
-            "({},{},{},{})",
-            quote(&sample.server_id),
-            quote(&sample.metric),
-            sample.at_ms,
-            finite(sample.value)
-        );
-    }
-    sql
-}
-
-/// A multi-row upsert adding rollup rows to their buckets.
-fn upsert_rollups_sql(rollups: &[RollupRow], least: &str, greatest: &str) -> String {
-    let mut sql = String::with_capacity(256 + rollups.len() * 120);
-    sql.push_str(
-        "INSERT INTO metric_rollups (server_id, metric, tier_secs, bucket_ms, sample_count, \
-         value_sum, value_min, value_max) VALUES ",
-    );
-    for (index, r) in rollups.iter().enumerate() {
-        if index > 0 {
-            sql.push(',');
-        }
-        let _ = write!(
-            sql,
-            "({},{},{},{},{},{},{},{})",
-            quote(&r.server_id),
-            quote(&r.metric),
-            r.tier_secs,
-            r.bucket_ms,
-            r.sample_count,
-            finite(r.value_sum),
-            finite(r.value_min),
-            finite(r.value_max)
-        );
-    }
-    let _ = write!(
-        sql,
-        " ON CONFLICT (server_id, metric, tier_secs, bucket_ms) DO UPDATE SET \
-         sample_count = metric_rollups.sample_count + excluded.sample_count, \
-         value_sum = metric_rollups.value_sum + excluded.value_sum, \
-         value_min = {least}(metric_rollups.value_min, excluded.value_min), \
-         value_max = {greatest}(metric_rollups.value_max, excluded.value_max)"
-    );
-    sql
-}
-
-/// A SQL string literal.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''").replace('\0', ""))
-}
-
-/// A SQL number literal (non-finite values, rejected at ingest, become 0).
-fn finite(value: f64) -> String {
-    if value.is_finite() {
-        format!("{value:?}")
-    } else {
-        "0.0".to_owned()
     }
 }
 

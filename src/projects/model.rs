@@ -323,6 +323,33 @@ impl MemberRow {
         })
     }
 
+    /// Whether `user_id` holds at least `role` in some project.
+    pub async fn holds_role_somewhere(
+        db: &Database,
+        user_id: &str,
+        role: ProjectRole,
+    ) -> DbResult<bool> {
+        let roles: Vec<&str> = [
+            ProjectRole::Owner,
+            ProjectRole::Maintainer,
+            ProjectRole::Member,
+            ProjectRole::Viewer,
+        ]
+        .into_iter()
+        .filter(|held| held.includes(role))
+        .map(ProjectRole::as_str)
+        .collect();
+        db_run!(db, |conn| {
+            let count: i64 = project_members::table
+                .filter(project_members::user_id.eq(user_id))
+                .filter(project_members::role.eq_any(&roles))
+                .count()
+                .get_result(conn)
+                .await?;
+            Ok(count > 0)
+        })
+    }
+
     /// How many owners `project_id` has.
     pub async fn count_owners(db: &Database, project_id: &str) -> DbResult<i64> {
         db_run!(db, |conn| {

@@ -451,9 +451,8 @@ impl ServerMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A stored server (members of its project).")] server_id: Option<ID>,
-        #[graphql(desc = "An unsaved target (any signed-in user).")] input: Option<
-            ConnectionTargetInput,
-        >,
+        #[graphql(desc = "An unsaved target (admins, and owners or maintainers of some project).")]
+        input: Option<ConnectionTargetInput>,
     ) -> GqlResult<ProbeOutcome> {
         let viewer = ctx.viewer().await?;
         match (server_id, input) {
@@ -467,7 +466,7 @@ impl ServerMutation {
                 target.username = input.username;
                 target.password = input.password;
                 target.database = input.database;
-                Ok(service::test_target(ctx.app(), target).await?)
+                Ok(service::test_target(ctx.app(), &viewer, target).await?)
             }
             _ => Err(crate::error::AppError::bad_input(
                 "serverId",

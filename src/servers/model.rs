@@ -100,6 +100,8 @@ pub struct ServerChanges {
     pub database_name: Option<Option<String>>,
     pub credential_id: Option<Option<String>>,
     pub probe_interval_secs: Option<i32>,
+    /// `Some(None)` makes the server due for a probe at once.
+    pub next_probe_ms: Option<Option<i64>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -200,11 +202,18 @@ impl ServerRow {
         })
     }
 
-    /// Every server a connection probe checks (all but the nodes' built-in ones).
-    pub async fn list_probed(db: &Database) -> DbResult<Vec<Self>> {
+    /// The servers among `ids` that exist.
+    pub async fn find_many(
+        db: &Database,
+        ids: impl IntoIterator<Item = &str>,
+    ) -> DbResult<Vec<Self>> {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         db_run!(db, |conn| {
             Ok(servers::table
-                .filter(servers::node_name.is_null())
+                .filter(servers::id.eq_any(&ids))
                 .select(Self::as_select())
                 .load(conn)
                 .await?)

@@ -9,10 +9,11 @@ use rand::RngCore;
 use crate::app::App;
 use crate::audit;
 use crate::auth::tokens::hash_refresh_token;
+use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::projects::access::ProjectAccess;
-use crate::projects::model::ProjectRole;
+use crate::projects::model::{MemberRow, ProjectRole};
 
 use super::model::{kind_as_str, CredentialRow, ServerChanges, ServerRow, ServerStatus};
 use super::probe::{self, ProbeOutcome, ProbeTarget, ServerKind};
@@ -120,7 +121,7 @@ pub async fn update_server(
         Some(id) => Some(credential_of_project(app, access, Some(id)).await?),
         None => None,
     };
-    let changes = ServerChanges {
+    let mut changes = ServerChanges {
         name: update.name.as_deref().map(server_name).transpose()?,
         tags: update
             .tags
@@ -141,8 +142,13 @@ pub async fn update_server(
             .probe_interval_secs
             .map(|secs| probe_interval(app, Some(secs)))
             .transpose()?,
+        next_probe_ms: None,
         updated_at: Some(now()),
     };
+    // A new target or interval is probed at once rather than on the old schedule.
+    if changes.address.is_some() || changes.probe_interval_secs.is_some() {
+        changes.next_probe_ms = Some(None);
+    }
     let updated = ServerRow::update(&app.db, &server.id, &changes)
         .await
         .map_err(|error| conflict_on_name(error, changes.name.as_deref().unwrap_or("")))?
@@ -227,7 +233,21 @@ pub async fn test_server(app: &App, server: &ServerRow) -> AppResult<ProbeOutcom
 }
 
 /// Probes an unsaved target; the address is checked first (`BAD_USER_INPUT`).
-pub async fn test_target(app: &App, mut target: ProbeTarget) -> AppResult<ProbeOutcome> {
+///
+/// It reaches whatever address it is given, internal hosts included, so only
+/// admins and those who maintain some project may use it (`FORBIDDEN` otherwise).
+pub async fn test_target(
+    app: &App,
+    viewer: &Viewer,
+    mut target: ProbeTarget,
+) -> AppResult<ProbeOutcome> {
+    let allowed = viewer.is_admin()
+        || MemberRow::holds_role_somewhere(&app.db, viewer.id(), ProjectRole::Maintainer).await?;
+    if !allowed {
+        return Err(AppError::Forbidden(
+            "testing an unsaved target needs the maintainer role in some project".into(),
+        ));
+    }
     target.address = address(target.kind, &target.address)?;
     target.timeout = probe_timeout(app);
     Ok(probe::probe(&target).await)

@@ -186,3 +186,49 @@ backend_test! {
         assert_eq!(notifications.data("notifications.totalCount"), 2);
     }
 }
+
+backend_test! {
+    async fn large_batches_add_up_in_both_rollup_tiers(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let ada = app.register("ada").await;
+        let project = app.create_project(&ada.access_token, "Ops").await;
+        let server = create_server(&app, &ada, &project, json!({ "kind": "HOST", "name": "worker", "address": "localhost" })).await;
+        let token = app
+            .graphql(Some(&ada.access_token), "mutation($id: ID!) { createAgentToken(input: { id: $id }) { token } }", json!({ "id": server }))
+            .await
+            .ok()
+            .data("createAgentToken.token")
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let hour_ms = 3_600_000;
+        let base_ms = (chrono::Utc::now().timestamp_millis() - 3 * hour_ms) / hour_ms * hour_ms;
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339();
+        // One sample a second for 5,000 s (more rows than one SQLite statement takes), values 0..9.
+        let first: Vec<Value> = (0..5_000).map(|i| json!({ "metric": "cpu_percent", "value": i % 10, "at": at(base_ms + i * 1000) })).collect();
+        // Then 100 a second, half a second later, over the first 10 minutes: added to the same buckets.
+        let second: Vec<Value> = (0..600).map(|i| json!({ "metric": "cpu_percent", "value": 100, "at": at(base_ms + i * 1000 + 500) })).collect();
+        let report = "mutation($input: ReportMetricsInput!) { reportMetrics(input: $input) { accepted } }";
+        for (samples, count) in [(first, 5_000), (second, 600)] {
+            let reply = app.graphql(Some(&token), report, json!({ "input": { "serverId": server, "samples": samples } })).await.ok();
+            assert_eq!(reply.data("reportMetrics.accepted"), count);
+        }
+
+        let history = "query($id: ID!, $from: DateTime!, $to: DateTime!, $step: Int!) { server(id: $id) {
+            metrics(metric: \"cpu_percent\", range: { between: { from: $from, to: $to } }, step: $step) { count avg min max } } }";
+        let minutes = app
+            .graphql(Some(&ada.access_token), history, json!({ "id": server, "from": at(base_ms), "to": at(base_ms + 600_000), "step": 60 }))
+            .await
+            .ok();
+        let expected_minute = json!({ "count": 120, "avg": 52.25, "min": 0.0, "max": 100.0 });
+        assert_eq!(minutes.data("server.metrics"), &json!(vec![expected_minute; 10]));
+        let hours = app
+            .graphql(Some(&ada.access_token), history, json!({ "id": server, "from": at(base_ms), "to": at(base_ms + 2 * hour_ms), "step": 3600 }))
+            .await
+            .ok();
+        let buckets = hours.data("server.metrics").as_array().unwrap();
+        let counts: Vec<i64> = buckets.iter().map(|b| b["count"].as_i64().unwrap()).collect();
+        assert_eq!(counts, [4_200, 1_400]);
+        assert_eq!((buckets[0]["min"].as_f64(), buckets[0]["max"].as_f64()), (Some(0.0), Some(100.0)));
+    }
+}

@@ -309,3 +309,37 @@ backend_test! {
         assert_eq!(reply.code(), "UNAUTHENTICATED");
     }
 }
+
+backend_test! {
+    async fn unsaved_targets_are_tested_only_by_admins_and_maintainers(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let ada = app.register("ada").await;
+        let bob = app.register("bob").await;
+        let carol = app.register("carol").await;
+        let project = app.create_project(&ada.access_token, "Ops").await;
+        let target = json!({ "input": { "kind": "HTTP", "address": loopback_http().await } });
+
+        // Bob belongs to no project, then only as a member: refused before anything is dialled.
+        let refused = app.graphql(Some(&bob.access_token), TEST_TARGET, target.clone()).await;
+        assert_eq!(refused.code(), "FORBIDDEN", "{}", refused.0);
+        assert!(refused.0["data"].is_null() || refused.0["data"]["testConnection"].is_null());
+        app.add_member(&ada.access_token, &project, &bob.id, "MEMBER").await;
+        let refused = app.graphql(Some(&bob.access_token), TEST_TARGET, target.clone()).await;
+        assert_eq!(refused.code(), "FORBIDDEN");
+        let bad = app.graphql(Some(&bob.access_token), TEST_TARGET, json!({ "input": { "kind": "TCP", "address": "no port" } })).await;
+        assert_eq!(bad.code(), "FORBIDDEN", "no validation detail before the role check");
+
+        // A maintainer of some project, the owner of one, and an admin may.
+        let maintained = app.create_project(&ada.access_token, "Ops 2").await;
+        app.add_member(&ada.access_token, &maintained, &bob.id, "MAINTAINER").await;
+        let carols = app.create_project(&carol.access_token, "Carol's").await;
+        assert!(!carols.is_empty());
+        for user in [&bob, &carol, &ada] {
+            let reply = app.graphql(Some(&user.access_token), TEST_TARGET, target.clone()).await.ok();
+            assert_eq!(reply.data("testConnection.success"), true, "{}", reply.0);
+            assert_eq!(reply.data("testConnection.httpStatus"), 200);
+        }
+        let unauthenticated = app.graphql(None, TEST_TARGET, target).await;
+        assert_eq!(unauthenticated.code(), "UNAUTHENTICATED");
+    }
+}

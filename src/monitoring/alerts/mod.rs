@@ -367,7 +367,12 @@ async fn step(
                 resolved_at: None,
                 updated_at: at,
             };
-            alert.insert(&app.db).await?;
+            match alert.insert(&app.db).await {
+                Ok(()) => {}
+                // Another node opened this episode first.
+                Err(error) if error.is_unique_violation() => return Ok(()),
+                Err(error) => return Err(error.into()),
+            }
             publish(app, &alert).await;
             if rule.for_secs == 0 {
                 alert.state = AlertState::Firing.as_str().to_owned();
