@@ -293,15 +293,21 @@ backend_test! {
                 let author = if index % 2 == 0 { &ada } else { &bob };
                 app.create_case(&author.access_token, http_case(&project, &format!("c{index}"), "http://x/")).await.ok();
             }
-            let before = app.app.db.statements_run();
-            let reply = app
-                .graphql(Some(&ada.access_token), query, json!({ "p": project, "first": 100 }))
-                .await
-                .ok();
-            statements.push(app.app.db.statements_run() - before);
-            let nodes = reply.data("cases.nodes").as_array().unwrap().clone();
-            assert!(nodes.iter().all(|n| n["project"]["name"] == "Loaders"));
-            assert!(nodes.iter().any(|n| n["createdBy"]["username"] == "bob"));
+            // Background work (run takeover scans, the task planner) counts statements
+            // too and can only add: the fewest over three reads is the query's own.
+            let mut fewest = u64::MAX;
+            for _ in 0..3 {
+                let before = app.app.db.statements_run();
+                let reply = app
+                    .graphql(Some(&ada.access_token), query, json!({ "p": project, "first": 100 }))
+                    .await
+                    .ok();
+                fewest = fewest.min(app.app.db.statements_run() - before);
+                let nodes = reply.data("cases.nodes").as_array().unwrap().clone();
+                assert!(nodes.iter().all(|n| n["project"]["name"] == "Loaders"));
+                assert!(nodes.iter().any(|n| n["createdBy"]["username"] == "bob"));
+            }
+            statements.push(fewest);
         }
         assert_eq!(statements[0], statements[1], "10 and 100 cases: {statements:?}");
         assert!(statements[1] <= 10, "{statements:?}");
