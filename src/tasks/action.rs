@@ -40,7 +40,8 @@ pub struct ProbeServersAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PurgeTarget {
-    /// Finished runs with their results and events.
+    /// Finished runs with their results and events, and task fire records
+    /// (each task's latest scheduled fire stays).
     Runs,
     /// The events (log lines) of finished runs; the runs and results stay.
     Logs,

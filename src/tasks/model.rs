@@ -311,6 +311,42 @@ impl FireRow {
         })
     }
 
+    /// Deletes the project's settled fires older than `before`, keeping each task's
+    /// latest scheduled fire (the mark misfires are counted from); how many went.
+    pub async fn purge_before(
+        db: &Database,
+        project_id: &str,
+        before: NaiveDateTime,
+    ) -> DbResult<usize> {
+        let task_ids: Vec<String> = db_run!(db, |conn| {
+            Ok::<_, DbError>(
+                tasks::table
+                    .filter(tasks::project_id.eq(project_id))
+                    .select(tasks::id)
+                    .load(conn)
+                    .await?,
+            )
+        })?;
+        let mut deleted = 0;
+        for task_id in task_ids {
+            let latest = Self::latest_scheduled_for(db, &task_id).await?;
+            let keep_from = latest.map_or(before, |latest| latest.min(before));
+            deleted += db_run!(db, |conn| {
+                Ok::<_, DbError>(
+                    diesel::delete(
+                        task_fires::table
+                            .filter(task_fires::task_id.eq(&task_id))
+                            .filter(task_fires::fire_at.lt(keep_from))
+                            .filter(task_fires::outcome.ne_all(["QUEUED", "CLAIMED"])),
+                    )
+                    .execute(conn)
+                    .await?,
+                )
+            })?;
+        }
+        Ok(deleted)
+    }
+
     /// A page of a task's fires, newest first, after the fire `after_id`.
     pub async fn page(
         db: &Database,

@@ -14,6 +14,7 @@ use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
 use crate::servers::model::ServerRow;
 
 use super::action::PurgeTarget;
+use super::model::FireRow;
 
 /// Run case kind of a server probe.
 pub const PROBE_KIND: &str = "PROBE";
@@ -162,9 +163,7 @@ async fn purge(
             PurgeTarget::Logs => RunEventRow::purge_finished_before(&app.db, project_id, before)
                 .await
                 .map(|count| format!("{count} run events")),
-            PurgeTarget::Runs => RunRow::purge_finished_before(&app.db, project_id, before)
-                .await
-                .map(|count| format!("{count} runs")),
+            PurgeTarget::Runs => purge_runs(app, project_id, before).await,
             PurgeTarget::Audit => AuditRow::purge_before(&app.db, project_id, before)
                 .await
                 .map(|count| format!("{count} audit entries")),
@@ -183,6 +182,17 @@ async fn purge(
         CaseVerdict::Passed,
         format!("deleted {} older than {older_than_days} days", list(&done)),
     )
+}
+
+/// Finished runs, and the task fire records of the same age.
+async fn purge_runs(
+    app: &App,
+    project_id: &str,
+    before: chrono::NaiveDateTime,
+) -> crate::db::DbResult<String> {
+    let runs = RunRow::purge_finished_before(&app.db, project_id, before).await?;
+    let fires = FireRow::purge_before(&app.db, project_id, before).await?;
+    Ok(format!("{runs} runs, {fires} task fires"))
 }
 
 fn list(parts: &[String]) -> String {

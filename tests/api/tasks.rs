@@ -435,3 +435,44 @@ backend_test! {
         assert_eq!(status.ok().data("servers.nodes.0.status"), "UP");
     }
 }
+
+backend_test! {
+    async fn purge_trims_old_fires_but_keeps_each_tasks_latest(backend: Backend) {
+        use tidewatch::tasks::model::FireRow;
+
+        let app = TestApp::start(backend).await;
+        let owner = app.register("owner").await;
+        let project = app.create_project(&owner.access_token, "retention").await;
+        let ticker = create_task(&app, &owner, json!({ "projectId": project, "name": "ticker", "enabled": false,
+            "schedule": { "cron": "@daily" }, "action": purge() })).await["id"].as_str().unwrap().to_owned();
+        let old = |days: i64| {
+            let at = (chrono::Utc::now() - chrono::TimeDelta::days(days)).naive_utc().date().and_hms_opt(0, 0, 0).unwrap();
+            FireRow { id: uuid::Uuid::now_v7().to_string(), task_id: ticker.clone(), project_id: project.clone(), fire_at: at,
+                trigger_kind: "SCHEDULE".into(), outcome: "SKIPPED".into(), reason: Some("old".into()), missed_count: 0,
+                run_id: None, node: "test".into(), claimed_at: at, started_at: None }
+        };
+        let claimed = FireRow::claim(&app.app.db, &[old(10), old(9), old(8)]).await.unwrap();
+        assert_eq!(claimed.len(), 3);
+
+        let cleaner = create_task(&app, &owner, json!({ "projectId": project, "name": "cleaner", "enabled": false,
+            "schedule": { "cron": "@daily" }, "action": { "purge": { "olderThanDays": 1, "targets": ["RUNS"] } } })).await;
+        let fire = app.graphql(Some(&owner.access_token), "mutation($id: ID!) { runTaskNow(id: $id) { runId } }", json!({ "id": cleaner["id"] })).await.ok();
+        let run_id = fire.data("runTaskNow.runId").as_str().unwrap().to_owned();
+        let started = Instant::now();
+        let run = loop {
+            let run = app.graphql(Some(&owner.access_token), "query($id: ID!) { run(id: $id) { status results { nodes { message } } } }",
+                json!({ "id": run_id })).await.ok().data("run").clone();
+            if run["status"] == "PASSED" {
+                break run;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "{run}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let message = run["results"]["nodes"][0]["message"].as_str().unwrap();
+        assert!(message.contains("0 runs, 2 task fires"), "{message}");
+        let left = fires(&app, &owner, &ticker).await;
+        assert_eq!(left.len(), 1, "{left:?}");
+        let kept: chrono::DateTime<chrono::Utc> = serde_json::from_value(left[0]["fireAt"].clone()).unwrap();
+        assert_eq!((chrono::Utc::now() - kept).num_days(), 8);
+    }
+}
