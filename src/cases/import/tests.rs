@@ -1,7 +1,13 @@
 //! Tests of the parent module.
 
+use std::borrow::Cow;
+
+use super::cell_syntax::{body_from, BodyType};
+use super::columns::Layout;
+use super::rows::import_row;
+use super::xlsx_file::SheetCell;
 use super::*;
-use crate::cases::spec::HttpSpec;
+use crate::cases::spec::{Assertion, HttpMethod, HttpSpec, KeyValue, StatusAssertion};
 
 fn defaults() -> ImportDefaults {
     ImportDefaults {

@@ -1,6 +1,8 @@
 //! Tests of the parent module.
 
+use super::sampler::SAMPLE_UUID;
 use super::*;
+use crate::cases::spec::{HttpMethod, HttpSpec, KeyValue, StatusAssertion};
 use serde_json::json;
 
 const PETSTORE_JSON: &str = r##"{
