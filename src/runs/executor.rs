@@ -24,9 +24,7 @@ use crate::notifications::model::NotificationKind;
 use crate::notifications::service::notify;
 
 use super::events::{counters, log_event, progress, run_topic, status_event};
-use super::http_check::{
-    request_placeholders, CaseContext, CaseVerdict, HttpCaseOutcome, HttpRunner,
-};
+use super::http_check::{request_placeholders, CaseContext, HttpCaseOutcome, HttpRunner};
 use super::model::{CaseCompletion, NewEvent, RunCaseRow, RunEventRow, RunRow, StoredResult};
 use super::service::{publish, EnvironmentSnapshot};
 use super::state::RunStatus;
@@ -460,11 +458,7 @@ impl<'a> Driver<'a> {
                     variables.insert(capture.name.clone(), capture.value.clone());
                 }
             }
-            let status = match outcome.status {
-                CaseVerdict::Passed => "PASSED",
-                CaseVerdict::Failed => "FAILED",
-                CaseVerdict::Error => "ERROR",
-            };
+            let status = outcome.status.as_str();
             let result = StoredResult {
                 outcome: Some(outcome.clone()),
                 skip_reason: None,

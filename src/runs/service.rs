@@ -137,14 +137,50 @@ pub async fn start_run_in(
         ));
     }
     let environment = snapshot_environment(app, project, request.environment_id.as_deref()).await?;
+    let cases = cases.into_iter().map(CaseSnapshot::from).collect();
     create_run(app, project, cases, environment, max_workers, origin).await
+}
+
+/// What a run snapshots of one case: its id, name, kind and spec.
+#[derive(Debug, Clone)]
+pub struct CaseSnapshot {
+    /// The case (or, for a task step, the object it works on).
+    pub case_id: String,
+    /// Its name at start.
+    pub name: String,
+    /// HTTP, PERF, SCRIPT, UI, or a task step's PROBE / PURGE.
+    pub kind: String,
+    /// The spec JSON.
+    pub spec: String,
+}
+
+impl From<CaseRow> for CaseSnapshot {
+    fn from(case: CaseRow) -> Self {
+        Self {
+            case_id: case.id,
+            name: case.name,
+            kind: case.kind,
+            spec: case.spec,
+        }
+    }
+}
+
+impl From<RunCaseRow> for CaseSnapshot {
+    fn from(case: RunCaseRow) -> Self {
+        Self {
+            case_id: case.case_id,
+            name: case.name,
+            kind: case.kind,
+            spec: case.spec,
+        }
+    }
 }
 
 /// Creates a QUEUED run of prepared cases (a task's probe or purge steps) for `origin`.
 pub async fn start_prepared_run(
     app: &Arc<App>,
     project: &ProjectRow,
-    cases: Vec<CaseRow>,
+    cases: Vec<CaseSnapshot>,
     origin: RunOrigin,
 ) -> AppResult<RunRow> {
     let max_workers = project.settings().max_workers.clamp(1, MAX_WORKERS);
@@ -159,11 +195,11 @@ pub async fn start_prepared_run(
 pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
     next_status(RunStatus::from_stored(&run.status), RunAction::Retry)?;
-    let retried: Vec<CaseRow> = RunCaseRow::list_for_run(&app.db, &run.id)
+    let retried: Vec<CaseSnapshot> = RunCaseRow::list_for_run(&app.db, &run.id)
         .await?
         .into_iter()
         .filter(|case| matches!(case.status.as_str(), "FAILED" | "ERROR"))
-        .map(|case| snapshot_as_case(run, case))
+        .map(CaseSnapshot::from)
         .collect();
     if retried.is_empty() {
         return Err(AppError::Conflict(
@@ -368,29 +404,10 @@ async fn snapshot_environment(
     })
 }
 
-/// A run case of an earlier run, as the case it snapshotted (for retries).
-fn snapshot_as_case(run: &RunRow, case: RunCaseRow) -> CaseRow {
-    CaseRow {
-        id: case.case_id,
-        project_id: run.project_id.clone(),
-        kind: case.kind,
-        name: case.name,
-        description: String::new(),
-        tags: "[]".into(),
-        priority: 0,
-        active: true,
-        spec: case.spec,
-        created_by: String::new(),
-        updated_by: String::new(),
-        created_at: run.created_at,
-        updated_at: run.created_at,
-    }
-}
-
 async fn create_run(
     app: &Arc<App>,
     project: &ProjectRow,
-    cases: Vec<CaseRow>,
+    cases: Vec<CaseSnapshot>,
     environment: EnvironmentSnapshot,
     max_workers: i32,
     origin: RunOrigin,
@@ -403,7 +420,7 @@ async fn create_run(
         .map(|(position, case)| RunCaseRow {
             id: uuid::Uuid::now_v7().to_string(),
             run_id: id.clone(),
-            case_id: case.id,
+            case_id: case.case_id,
             position: i32::try_from(position).unwrap_or(i32::MAX),
             name: case.name,
             kind: case.kind,

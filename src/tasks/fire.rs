@@ -83,25 +83,24 @@ pub async fn handle_claimed(
     fire: FireRow,
     origin: &FireOrigin,
 ) -> FireRow {
-    let policy = ConcurrencyPolicy::from_stored(&task.concurrency);
-    if policy != ConcurrencyPolicy::Allow {
-        let blocked = match blocking_reason(app, task, policy).await {
-            Ok(blocked) => blocked,
-            Err(error) => return settle_failed(app, task, &fire, &error.to_string()).await,
-        };
-        if let Some((outcome, kind, reason)) = blocked {
-            return settle(app, task, &fire, outcome, kind, Some(&reason), None).await;
+    match blocking_reason(app, task).await {
+        Ok(None) => start(app, task, fire, origin).await,
+        Ok(Some((outcome, kind, reason))) => {
+            settle(app, task, &fire, outcome, kind, Some(&reason), None).await
         }
+        Err(error) => settle_failed(app, task, &fire, &error.to_string()).await,
     }
-    start(app, task, fire, origin).await
 }
 
-/// Why a fire may not start now under `policy`: (outcome, event, reason).
+/// Why a fire may not start now under the task's concurrency policy: (outcome, event, reason).
 async fn blocking_reason(
     app: &App,
     task: &TaskRow,
-    policy: ConcurrencyPolicy,
 ) -> AppResult<Option<(&'static str, TaskEventKind, String)>> {
+    let policy = ConcurrencyPolicy::from_stored(&task.concurrency);
+    if policy == ConcurrencyPolicy::Allow {
+        return Ok(None);
+    }
     // A waiting fire goes first: the sweeper starts it once the run before it ends.
     if policy == ConcurrencyPolicy::Queue && FireRow::has_queued(&app.db, &task.id).await? {
         let reason = "a fire already waits for the previous run to end".to_owned();
@@ -198,7 +197,7 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
                     let step = TaskStep::Probe {
                         server_id: server.id.clone(),
                     };
-                    step.as_case(&project.id, format!("probe {}", server.name))
+                    step.as_case(format!("probe {}", server.name))
                 })
                 .collect();
             start_prepared_run(app, &project, steps, run_origin).await
@@ -209,7 +208,7 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
                 targets: action.targets,
             };
             let name = format!("purge data older than {} days", action.older_than_days);
-            let steps = vec![step.as_case(&project.id, name)];
+            let steps = vec![step.as_case(name)];
             start_prepared_run(app, &project, steps, run_origin).await
         }
     }

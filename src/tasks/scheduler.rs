@@ -191,28 +191,31 @@ impl Planner {
                 .plans
                 .get(&task.id)
                 .is_some_and(|plan| plan.task.updated_at == task.updated_at);
-            if unchanged || task.paused {
-                if task.paused {
-                    self.forget(&task.id);
-                }
-                continue;
+            if !unchanged {
+                self.replan(task).await?;
             }
-            let handled = FireRow::latest_scheduled_for(&self.app.db, &task.id).await?;
-            self.plan(task, handled).await;
         }
         Ok(())
     }
 
     /// Re-plans one task after a change notice.
     async fn reload(&mut self, task_id: &str) -> anyhow::Result<()> {
-        self.forget(task_id);
-        let Some(task) = TaskRow::find(&self.app.db, task_id).await? else {
-            return Ok(());
-        };
+        match TaskRow::find(&self.app.db, task_id).await? {
+            Some(task) => self.replan(task).await,
+            None => {
+                self.forget(task_id);
+                Ok(())
+            }
+        }
+    }
+
+    /// Plans `task` afresh from its last handled fire, or drops it while disabled or paused.
+    async fn replan(&mut self, task: TaskRow) -> anyhow::Result<()> {
         if !task.enabled || task.paused {
+            self.forget(&task.id);
             return Ok(());
         }
-        let handled = FireRow::latest_scheduled_for(&self.app.db, task_id).await?;
+        let handled = FireRow::latest_scheduled_for(&self.app.db, &task.id).await?;
         self.plan(task, handled).await;
         Ok(())
     }

@@ -230,12 +230,9 @@ pub async fn change_state(
     }
     changed.updated_at = now();
     changed.save(&app.db).await?;
-    let action = format!("task.{}", format!("{kind:?}").to_lowercase());
-    let summary = format!(
-        "{} task {:?}",
-        format!("{kind:?}").to_lowercase(),
-        task.name
-    );
+    let verb = format!("{kind:?}").to_lowercase();
+    let action = format!("task.{verb}");
+    let summary = format!("{verb} task {:?}", task.name);
     crate::audit::record_in_project(app, access, "task", &action, &task.id, summary).await?;
     publish_change(app, &changed, kind).await;
     Ok(changed)

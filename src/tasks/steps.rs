@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::audit::model::AuditRow;
-use crate::cases::model::CaseRow;
 use crate::runs::http_check::CaseVerdict;
 use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
+use crate::runs::service::CaseSnapshot;
 use crate::servers::model::ServerRow;
 
 use super::action::PurgeTarget;
@@ -50,17 +50,6 @@ pub struct StepOutcome {
     pub message: String,
 }
 
-impl CaseVerdict {
-    /// The stored case status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Passed => "PASSED",
-            Self::Failed => "FAILED",
-            Self::Error => "ERROR",
-        }
-    }
-}
-
 impl TaskStep {
     /// The step a run case holds, if it is one.
     pub fn of_case(case: &RunCaseRow) -> Option<Self> {
@@ -71,26 +60,16 @@ impl TaskStep {
     }
 
     /// The step as a case to snapshot into a run.
-    pub fn as_case(&self, project_id: &str, name: String) -> CaseRow {
-        let (id, kind) = match self {
+    pub fn as_case(&self, name: String) -> CaseSnapshot {
+        let (case_id, kind) = match self {
             Self::Probe { server_id } => (server_id.clone(), PROBE_KIND),
             Self::Purge { .. } => ("purge".to_owned(), PURGE_KIND),
         };
-        let at = crate::db::now();
-        CaseRow {
-            id,
-            project_id: project_id.to_owned(),
-            kind: kind.to_owned(),
+        CaseSnapshot {
+            case_id,
             name,
-            description: String::new(),
-            tags: "[]".into(),
-            priority: 0,
-            active: true,
+            kind: kind.to_owned(),
             spec: serde_json::to_string(self).unwrap_or_default(),
-            created_by: String::new(),
-            updated_by: String::new(),
-            created_at: at,
-            updated_at: at,
         }
     }
 
