@@ -8,6 +8,7 @@
 //! | `REDIS_URL` | unset (in-process events) | Redis for events shared between nodes and rate limits |
 //! | `TIDEWATCH_JWT_SECRET` | generated into the data dir | HS256 signing key; nodes sharing a database must share it |
 //! | `TIDEWATCH_LOG_FORMAT` | `text` | `text` or `json` |
+//! | `TIDEWATCH_CORS_ORIGINS` | none | browser origins allowed to call the API (comma list, or `*`) |
 //!
 //! The other knobs (token lifetimes, limits, registration) are listed in the
 //! README; each has a flag of the same name in kebab case.
@@ -50,6 +51,17 @@ pub struct Config {
     pub secrets: SecretsConfig,
     #[command(flatten)]
     pub monitor: MonitorConfig,
+    #[command(flatten)]
+    pub cors: CorsConfig,
+}
+
+/// Which other origins' browser pages may call the API.
+#[derive(Debug, Clone, Args)]
+pub struct CorsConfig {
+    /// Origins allowed to call `/graphql` and the REST paths from a browser, comma-separated
+    /// (`https://app.example.com`), or `*` for any. Default: none (same origin only).
+    #[arg(long, env = "TIDEWATCH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 /// The monitor: host sampling, probes, alert evaluation and retention.
@@ -147,9 +159,16 @@ pub struct LimitsConfig {
     /// Deepest accepted GraphQL selection.
     #[arg(long, env = "TIDEWATCH_MAX_QUERY_DEPTH", default_value_t = 15)]
     pub max_query_depth: usize,
-    /// Highest accepted GraphQL query complexity.
+    /// Highest accepted GraphQL query complexity; a batch's operations share it.
     #[arg(long, env = "TIDEWATCH_MAX_QUERY_COMPLEXITY", default_value_t = 2_000)]
     pub max_query_complexity: usize,
+    /// Deepest nesting of brackets, braces and parentheses in a GraphQL document,
+    /// checked before it is parsed.
+    #[arg(long, env = "TIDEWATCH_MAX_QUERY_NESTING", default_value_t = 64)]
+    pub max_query_nesting: usize,
+    /// Most operations in one batched request.
+    #[arg(long, env = "TIDEWATCH_MAX_BATCH_OPERATIONS", default_value_t = 10)]
+    pub max_batch_operations: usize,
     /// How long DataLoaders gather keys before querying, in milliseconds.
     #[arg(long, env = "TIDEWATCH_BATCH_WINDOW_MS", default_value_t = 2)]
     pub batch_window_ms: u64,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::error::{AppError, GqlResult};
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
 
@@ -94,6 +94,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// A project's audit trail, newest first (any member may read it).
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

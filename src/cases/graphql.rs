@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::connection_names;
 use crate::error::{AppError, GqlResult};
 use crate::graphql::loaders::Loaders;
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::graphql::Project;
 use crate::projects::model::ProjectRole;
@@ -161,6 +161,7 @@ impl CaseQuery {
     }
 
     /// A project's cases, filtered and sorted.
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn cases(
         &self,
         ctx: &Context<'_>,

@@ -1,5 +1,7 @@
 //! The GraphQL schema: roots merged from each domain, limits, and context helpers.
 
+pub mod document;
+pub mod limits;
 pub mod loaders;
 mod observe;
 pub mod pagination;
@@ -29,6 +31,8 @@ use crate::runs::graphql::{RunMutation, RunQuery, RunSubscription};
 use crate::servers::graphql::{ServerMutation, ServerQuery};
 use crate::tasks::graphql::{TaskMutation, TaskQuery, TaskSubscription};
 use crate::users::graphql::{UserMutation, UserQuery};
+
+pub use observe::ExecutionStarted;
 
 /// Every query, merged from the domains.
 #[derive(MergedObject, Default)]
@@ -98,6 +102,10 @@ pub fn build_schema(app: Arc<App>) -> TidewatchSchema {
     builder()
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
+        .extension(limits::RequestLimits::new(
+            limits.max_query_nesting,
+            limits.max_query_complexity,
+        ))
         .extension(observe::Observe::new(app.metrics.clone()))
         .data(loaders::Loaders::new(&app))
         .data(app)

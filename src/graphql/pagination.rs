@@ -15,6 +15,19 @@ pub const DEFAULT_PAGE_SIZE: i32 = 20;
 /// Largest page a client may ask for.
 pub const MAX_PAGE_SIZE: i32 = 100;
 
+/// The complexity of a connection field: its selection counted once per item
+/// the page may hold, so `first: 100` weighs a hundred times `first: 1`.
+///
+/// Every connection field declares it as
+/// `#[graphql(complexity = "page_complexity(child_complexity, first)")]`.
+pub fn page_complexity(child_complexity: usize, first: Option<i32>) -> usize {
+    let page = first
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE)
+        .unsigned_abs() as usize;
+    child_complexity.saturating_mul(page).saturating_add(1)
+}
+
 /// Fields every connection carries besides its edges.
 #[derive(SimpleObject)]
 pub struct ConnectionTotals {
@@ -187,5 +200,35 @@ mod tests {
             PageRequest::new(None, Some("%%%".into())),
             Err(AppError::BadInput { field, .. }) if field == "after"
         ));
+    }
+
+    #[test]
+    fn pages_weigh_by_their_size() {
+        assert_eq!(page_complexity(4, Some(100)), 401);
+        assert_eq!(page_complexity(4, None), 81);
+        // Out-of-range sizes are refused by the resolver; here they only must not overflow.
+        assert_eq!(page_complexity(4, Some(i32::MAX)), 401);
+        assert_eq!(page_complexity(4, Some(-5)), 5);
+    }
+
+    #[test]
+    fn every_connection_field_declares_its_page_complexity() {
+        use async_graphql::OutputType;
+
+        let mut registry = async_graphql::registry::Registry::default();
+        crate::graphql::QueryRoot::create_type_info(&mut registry);
+        let mut connection_fields = 0;
+        for (type_name, meta) in &registry.types {
+            for (field_name, field) in meta.fields().into_iter().flatten() {
+                if field.ty.trim_end_matches('!').ends_with("Connection") {
+                    connection_fields += 1;
+                    assert!(
+                        field.compute_complexity.is_some(),
+                        "{type_name}.{field_name} lacks page_complexity"
+                    );
+                }
+            }
+        }
+        assert!(connection_fields >= 11, "{connection_fields}");
     }
 }

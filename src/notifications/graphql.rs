@@ -6,7 +6,7 @@ use futures_util::{Stream, StreamExt};
 
 use crate::connection_names;
 use crate::error::{AppError, GqlResult, GraphqlError};
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 
 use super::model::{NotificationKind, NotificationRow};
@@ -55,6 +55,7 @@ pub struct NotificationQuery;
 #[Object]
 impl NotificationQuery {
     /// The caller's notifications, newest first.
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,

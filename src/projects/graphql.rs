@@ -10,7 +10,7 @@ use crate::environments::graphql::Environment;
 use crate::environments::model::EnvironmentRow;
 use crate::error::{AppError, GqlResult};
 use crate::graphql::loaders::Loaders;
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::users::graphql::User;
 use crate::users::model::UserRow;
@@ -158,6 +158,7 @@ pub struct ProjectQuery;
 #[Object]
 impl ProjectQuery {
     /// Projects the caller belongs to (admins: all), oldest first.
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,

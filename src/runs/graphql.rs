@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::cases::spec::KeyValue;
 use crate::connection_names;
 use crate::error::{AppError, GqlResult, GraphqlError};
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
 
@@ -126,6 +126,7 @@ impl Run {
     }
 
     /// The case results in run order, optionally of one status.
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn results(
         &self,
         ctx: &Context<'_>,
@@ -515,6 +516,7 @@ impl RunQuery {
     }
 
     /// A project's runs, newest first (project viewers).
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::error::GqlResult;
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::monitoring::graphql::{metric_buckets, MetricBucket, MetricRange};
 use crate::projects::model::ProjectRole;
@@ -295,6 +295,7 @@ impl ServerQuery {
 
     /// The project's servers, by creation.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn servers(
         &self,
         ctx: &Context<'_>,

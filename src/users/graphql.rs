@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::error::{AppError, GqlResult};
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 
 use super::model::{Role, UserFilter, UserRow};
@@ -91,6 +91,7 @@ impl UserQuery {
     }
 
     /// Accounts, oldest first, as a cursor connection.
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -1,10 +1,12 @@
 //! Bad requests get a coded error and change nothing: malformed GraphQL,
 //! wrong variable types, oversize bodies, too deep or too complex queries,
-//! and too many login attempts.
+//! deeply nested documents over every transport, oversize and too heavy
+//! batches, and too many login attempts.
 
 use serde_json::json;
 
 use crate::backend_test;
+use crate::support::websocket::Protocol;
 use crate::support::{Backend, TestApp};
 
 backend_test! {
@@ -79,7 +81,7 @@ backend_test! {
         let shallow = app.graphql(token, "{ me { id } }", json!({})).await;
         shallow.ok();
         let deep = app
-            .graphql(token, "{ users { edges { node { username } } } }", json!({}))
+            .graphql(token, "{ users(first: 1) { edges { node { username } } } }", json!({}))
             .await;
         assert_eq!(deep.code(), "BAD_USER_INPUT");
         assert!(deep.0["errors"][0]["message"].as_str().unwrap().contains("nested too deep"));
@@ -127,5 +129,140 @@ backend_test! {
             assert_eq!(reply.code(), "UNAUTHENTICATED");
         }
         assert_eq!(app.login("nobody-else", "whatever-pass").await.code(), "RATE_LIMITED");
+    }
+}
+
+/// `{ __typename(x: [[[…]]]) }` with `levels` of one bracket kind.
+fn deeply_nested(open: char, close: char, levels: usize) -> String {
+    format!(
+        "{{ __typename(x: {}{}) }}",
+        open.to_string().repeat(levels),
+        close.to_string().repeat(levels)
+    )
+}
+
+const DEEP: usize = 100_000;
+const BRACKETS: [(char, char); 3] = [('[', ']'), ('{', '}'), ('(', ')')];
+
+backend_test! {
+    async fn deeply_nested_documents_are_refused_before_parsing(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        for (open, close) in BRACKETS {
+            let query = deeply_nested(open, close, DEEP);
+            let posted = app.graphql(None, &query, json!({})).await;
+            assert_eq!(posted.code(), "BAD_USER_INPUT", "{open}");
+            assert_eq!(posted.extension("field"), "query");
+
+            let batch = json!([{ "query": "{ __typename }" }, { "query": query }]);
+            let batched: Vec<serde_json::Value> = app.http().post(app.url("/graphql"))
+                .json(&batch).send().await.unwrap().json().await.unwrap();
+            assert_eq!(batched[0]["data"]["__typename"], "Query");
+            assert_eq!(batched[1]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+            // URLs are bounded by the server's header size; 10,000 levels is still six
+            // times what overflowed the parser.
+            let by_get = app.http().get(app.url("/graphql"))
+                .query(&[("query", deeply_nested(open, close, 10_000))])
+                .header("accept", "application/graphql-response+json")
+                .send().await.unwrap();
+            assert_eq!(by_get.status(), 400, "{open}");
+            let by_get: serde_json::Value = by_get.json().await.unwrap();
+            assert_eq!(by_get["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        }
+        // The node is still there.
+        app.graphql(None, "{ __typename }", json!({})).await.ok();
+
+        // Deep JSON in `variables` is refused by the JSON reader, as a malformed request.
+        let deep_json = format!(
+            r#"{{"query": "query($x: String) {{ __typename }}", "variables": {{"x": {}{}}}}}"#,
+            "[".repeat(DEEP),
+            "]".repeat(DEEP)
+        );
+        let response = app.http().post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(deep_json).send().await.unwrap();
+        assert_eq!(response.status(), 400);
+        let reply: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(reply["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        app.graphql(None, "{ __typename }", json!({})).await.ok();
+    }
+}
+
+backend_test! {
+    async fn deeply_nested_documents_are_refused_over_websockets(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let admin = app.register("root").await;
+        for protocol in [Protocol::TransportWs, Protocol::LegacyWs] {
+            let mut socket = app
+                .subscribed_socket(protocol, json!({ "token": admin.access_token }))
+                .await;
+            for (index, (open, close)) in BRACKETS.into_iter().enumerate() {
+                let id = index.to_string();
+                socket.subscribe(&id, &deeply_nested(open, close, DEEP)).await;
+                let refused = socket.next_payload().await;
+                assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+                let complete = socket.next_json().await.expect("complete");
+                assert_eq!(complete["type"], "complete", "{complete}");
+                assert_eq!(complete["id"], id.as_str());
+            }
+            // The same socket still serves.
+            socket.subscribe("ok", "query { __typename }").await;
+            assert_eq!(socket.next_payload().await["data"]["__typename"], "Query");
+        }
+        app.graphql(None, "{ __typename }", json!({})).await.ok();
+    }
+}
+
+/// `count` aliases of `users(first: page)`.
+fn user_pages(count: usize, page: u32) -> String {
+    let aliases: Vec<String> = (0..count)
+        .map(|index| {
+            format!("p{index}: users(first: {page}) {{ edges {{ node {{ id username }} }} }}")
+        })
+        .collect();
+    format!("{{ {} }}", aliases.join(" "))
+}
+
+backend_test! {
+    async fn batches_are_capped_and_pages_weighed(backend: Backend) {
+        let app = TestApp::builder(backend)
+            .config(|config| {
+                config.limits.max_batch_operations = 3;
+                config.limits.max_query_complexity = 1_000;
+            })
+            .start()
+            .await;
+        let admin = app.register("root").await;
+        let post = |body: serde_json::Value| {
+            app.http().post(app.url("/graphql")).bearer_auth(&admin.access_token).json(&body).send()
+        };
+
+        // Over the cap: refused whole, nothing runs.
+        let registrations: Vec<serde_json::Value> = (0..4)
+            .map(|index| json!({ "query": format!(
+                "mutation {{ register(input: {{username: \"batch{index}\", email: \"batch{index}@example.com\", password: \"batch-password\"}}) {{ accessToken }} }}"
+            ) }))
+            .collect();
+        let response = post(json!(registrations)).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let reply: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(reply["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{reply}");
+        app.register("batch0").await;
+
+        // A page weighs its size: one page of 100 fits, three do not.
+        let one = app.graphql(Some(&admin.access_token), &user_pages(1, 100), json!({})).await;
+        one.ok();
+        let three = app.graphql(Some(&admin.access_token), &user_pages(3, 100), json!({})).await;
+        assert_eq!(three.code(), "BAD_USER_INPUT");
+        let small = app.graphql(Some(&admin.access_token), &user_pages(3, 20), json!({})).await;
+        small.ok();
+
+        // The operations of a batch share one budget: each fits alone, the third goes over.
+        let page = json!({ "query": user_pages(1, 100) });
+        let replies: Vec<serde_json::Value> = post(json!([page, page, page])).await.unwrap().json().await.unwrap();
+        assert!(replies[0].get("errors").is_none(), "{}", replies[0]);
+        assert!(replies[1].get("errors").is_none(), "{}", replies[1]);
+        assert_eq!(replies[2]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{}", replies[2]);
+        assert!(replies[2]["errors"][0]["message"].as_str().unwrap().contains("batch is too complex"));
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
 use crate::error::{GqlResult, GraphqlError};
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::ContextExt;
 use crate::projects::model::ProjectRole;
 
@@ -97,6 +97,7 @@ impl TaskQuery {
     }
 
     /// A project's tasks in creation order (project viewers).
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,

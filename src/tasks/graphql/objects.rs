@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::error::GqlResult;
-use crate::graphql::pagination::{CursorConnection, PageRequest};
+use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::runs::graphql::{Run, RunConnection, RunEdge};
 use crate::runs::model::{RunFilter, RunRow};
@@ -126,6 +126,7 @@ impl Task {
     }
 
     /// Every fire, newest first: started runs, skips with their reason, misses.
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn fires(
         &self,
         ctx: &Context<'_>,
@@ -141,6 +142,7 @@ impl Task {
     }
 
     /// The runs it fired, newest first.
+    #[graphql(complexity = "page_complexity(child_complexity, first)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,
