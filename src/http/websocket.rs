@@ -3,8 +3,10 @@
 //! The token comes in the `connection_init` payload, as
 //! `{"Authorization": "Bearer …"}` or `{"token": "…"}`; without a valid one
 //! the socket is closed with the reason. On shutdown every socket gets a
-//! going-away close frame.
+//! going-away close frame, and the server waits for it to be sent
+//! ([`OpenSockets`]).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_graphql::http::{WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
@@ -13,6 +15,7 @@ use futures_util::{future, SinkExt, StreamExt};
 use poem::http::header;
 use poem::web::websocket::{Message, WebSocket, WebSocketStream};
 use poem::{IntoResponse, Request, Response};
+use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::auth::{authenticate, parse_bearer, Session};
@@ -21,12 +24,31 @@ use crate::graphql::{ClientAddr, TidewatchSchema};
 /// Close code sent to every socket when the node shuts down (RFC 6455 "going away").
 const GOING_AWAY: u16 = 1001;
 
+/// Every open socket holds a clone; shutdown waits until none is left.
+#[derive(Clone)]
+pub struct OpenSockets {
+    _held: mpsc::Sender<()>,
+}
+
+impl OpenSockets {
+    /// The handle to give to sockets, and a future that completes once it and
+    /// every clone are dropped.
+    pub fn new() -> (Self, impl Future<Output = ()> + Send) {
+        let (sender, mut receiver) = mpsc::channel::<()>(1);
+        (Self { _held: sender }, async move {
+            // Nothing is ever sent: `recv` returns `None` once every sender is gone.
+            let _ = receiver.recv().await;
+        })
+    }
+}
+
 /// Accepts the upgrade and serves the socket.
 pub fn upgrade(
     request: &Request,
     socket: WebSocket,
     schema: TidewatchSchema,
     app: Arc<App>,
+    sockets: OpenSockets,
 ) -> Response {
     let protocol = request
         .headers()
@@ -47,16 +69,20 @@ pub fn upgrade(
     );
     socket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| serve(stream, schema, app, protocol, client))
+        .on_upgrade(move |stream| serve(stream, schema, app, protocol, client, sockets))
         .into_response()
 }
 
-/// Decrements the open-socket gauge however the socket ends.
-struct OpenSocket(Arc<App>);
+/// Decrements the open-socket gauge, and releases the socket's hold on
+/// shutdown, however the socket ends.
+struct OpenSocket {
+    app: Arc<App>,
+    _held: OpenSockets,
+}
 
 impl Drop for OpenSocket {
     fn drop(&mut self) {
-        self.0.metrics.websocket_connections.dec();
+        self.app.metrics.websocket_connections.dec();
     }
 }
 
@@ -66,9 +92,13 @@ async fn serve(
     app: Arc<App>,
     protocol: WebSocketProtocols,
     client: ClientAddr,
+    sockets: OpenSockets,
 ) {
     app.metrics.websocket_connections.inc();
-    let _open = OpenSocket(app.clone());
+    let _open = OpenSocket {
+        app: app.clone(),
+        _held: sockets,
+    };
     let shutdown = app.shutdown_requested();
     futures_util::pin_mut!(shutdown);
     let (mut sink, incoming) = stream.split();
