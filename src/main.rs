@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tidewatch::config::Config;
 use tidewatch::users::model::Role;
 use tidewatch::users::service::{create_account, NewAccount};
@@ -59,9 +59,18 @@ enum AdminCommand {
     },
 }
 
+/// The command line. Configuration flags are global, so they work before or
+/// after the subcommand (`tidewatch --bind X serve` and `tidewatch serve --bind X`)
+/// and each subcommand's `--help` lists them.
+fn parse_command_line() -> Cli {
+    let command = Cli::command().mut_args(|arg| arg.global(true));
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     observability::init_tracing(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

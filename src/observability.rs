@@ -1,5 +1,6 @@
 //! Logs (tracing) and Prometheus metrics.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use prometheus::{
@@ -10,11 +11,13 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Starts logging to stderr; `RUST_LOG` filters (default `info`).
+/// Starts logging to stderr; `RUST_LOG` filters (default `info`). Text lines
+/// are coloured only when stderr is a terminal, so log files stay plain.
 pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Text => builder.try_init(),
@@ -35,6 +38,10 @@ pub struct Metrics {
     probe_lateness: Histogram,
     /// WebSocket connections open now.
     pub websocket_connections: IntGauge,
+    runs_finished: IntCounterVec,
+    case_results: IntCounterVec,
+    task_fires: IntCounterVec,
+    probes: IntCounterVec,
 }
 
 impl Metrics {
@@ -94,6 +101,37 @@ impl Metrics {
             "Open GraphQL WebSocket connections",
         )
         .expect("metric definition");
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "tidewatch_build_info",
+                "The running build: always 1, with the version as a label",
+            ),
+            &["version"],
+        )
+        .expect("metric definition");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        let runs_finished = counter(
+            "tidewatch_runs_finished_total",
+            "Runs this node drove to an end, by final status",
+            "status",
+        );
+        let case_results = counter(
+            "tidewatch_case_results_total",
+            "Case results this node stored, by status",
+            "status",
+        );
+        let task_fires = counter(
+            "tidewatch_task_fires_total",
+            "Task fires this node settled, by outcome",
+            "outcome",
+        );
+        let probes = counter(
+            "tidewatch_probes_total",
+            "Server probes this node ran, by result",
+            "result",
+        );
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -102,9 +140,15 @@ impl Metrics {
             Box::new(db_connections.clone()),
             Box::new(probe_lateness.clone()),
             Box::new(websocket_connections.clone()),
+            Box::new(build_info),
+            Box::new(runs_finished.clone()),
+            Box::new(case_results.clone()),
+            Box::new(task_fires.clone()),
+            Box::new(probes.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
         }
+        register_process_metrics(&registry);
         Self {
             registry,
             http_requests,
@@ -114,7 +158,34 @@ impl Metrics {
             db_connections,
             probe_lateness,
             websocket_connections,
+            runs_finished,
+            case_results,
+            task_fires,
+            probes,
         }
+    }
+
+    /// Counts a run that reached its final status (`PASSED`, `FAILED`, `CANCELLED` …).
+    pub fn record_run_finished(&self, status: &str) {
+        self.runs_finished.with_label_values(&[status]).inc();
+    }
+
+    /// Counts stored case results by status.
+    pub fn record_case_results<'a>(&self, statuses: impl IntoIterator<Item = &'a str>) {
+        for status in statuses {
+            self.case_results.with_label_values(&[status]).inc();
+        }
+    }
+
+    /// Counts a settled task fire by its outcome (`STARTED`, `SKIPPED`, `FAILED` …).
+    pub fn record_task_fire(&self, outcome: &str) {
+        self.task_fires.with_label_values(&[outcome]).inc();
+    }
+
+    /// Counts a finished probe: `up` when the server answered, else `down`.
+    pub fn record_probe(&self, up: bool) {
+        let result = if up { "up" } else { "down" };
+        self.probes.with_label_values(&[result]).inc();
     }
 
     /// Counts one HTTP request.
@@ -156,6 +227,23 @@ impl Metrics {
             .expect("text encoding of metrics");
         String::from_utf8(buffer).expect("metrics are UTF-8")
     }
+}
+
+/// A counter with one label.
+fn counter(name: &str, help: &str, label: &str) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), &[label]).expect("metric definition")
+}
+
+/// `process_*` (CPU, memory, open files, start time) where the platform offers them.
+fn register_process_metrics(registry: &Registry) {
+    #[cfg(target_os = "linux")]
+    registry
+        .register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .expect("unique metric names");
+    #[cfg(not(target_os = "linux"))]
+    let _ = registry;
 }
 
 impl Default for Metrics {

@@ -245,6 +245,7 @@ pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<probe::
     ingest(app, &server.id, samples)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    app.metrics.record_probe(outcome.success);
     let status = if outcome.success {
         ServerStatus::Up
     } else {

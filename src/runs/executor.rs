@@ -519,6 +519,9 @@ impl<'a> Driver<'a> {
         let (run, events) =
             RunRow::complete_cases(&self.app.db, &self.run.id, &completions, &event_of, now())
                 .await?;
+        self.app
+            .metrics
+            .record_case_results(completions.iter().map(|completion| completion.status));
         for completion in &completions {
             if let Some(index) = self
                 .cases
@@ -606,6 +609,7 @@ impl<'a> Driver<'a> {
             payload: json!({ "status": self.run.status, "progress": progress(&self.run), "counters": counters(&self.run) }),
         };
         let event = RunRow::append(&self.app.db, &self.run.id, &done, now()).await?;
+        self.app.metrics.record_run_finished(&self.run.status);
         publish(self.app, &self.run, &event).await;
         if let Some(user_id) = &self.run.started_by {
             let message = format!(

@@ -263,7 +263,10 @@ pub async fn settle(
     let started_at = run_id.map(|_| now());
     let settled =
         match FireRow::settle(&app.db, &fire.id, outcome, reason, run_id, started_at).await {
-            Ok(settled) => settled,
+            Ok(settled) => {
+                app.metrics.record_task_fire(outcome);
+                settled
+            }
             Err(error) => {
                 // The sweeper settles a fire left CLAIMED; say so in the log.
                 tracing::error!(%error, fire_id = fire.id, "settling a fire failed");
