@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::{WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
@@ -23,6 +24,9 @@ use crate::graphql::{ClientAddr, TidewatchSchema};
 
 /// Close code sent to every socket when the node shuts down (RFC 6455 "going away").
 const GOING_AWAY: u16 = 1001;
+
+/// How long a closing socket waits for the client's close frame.
+const CLOSE_HANDSHAKE_GRACE: Duration = Duration::from_secs(2);
 
 /// Every open socket holds a clone; shutdown waits until none is left.
 #[derive(Clone)]
@@ -134,9 +138,14 @@ async fn serve(
                 }
             },
             () = &mut shutdown => {
-                let _ = sink
-                    .send(Message::close_with(GOING_AWAY, "server shutting down"))
-                    .await;
+                let going_away = Message::close_with(GOING_AWAY, "server shutting down");
+                if sink.send(going_away).await.is_ok() {
+                    // Finish the closing handshake: dropping the connection with the
+                    // client's messages unread would answer them with a reset, which
+                    // can destroy the close frame before the client reads it.
+                    let drained = async { while outgoing.next().await.is_some() {} };
+                    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_GRACE, drained).await;
+                }
                 return;
             }
         }

@@ -74,6 +74,53 @@ impl Drop for Node {
     }
 }
 
+/// Sockets open at shutdown; enough that a process exiting early would cut some off.
+const SUBSCRIBERS: usize = 50;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A `graphql-transport-ws` socket, acknowledged, with one subscription running.
+async fn subscriber(node: &Node, token: &str) -> Socket {
+    let mut request = format!("ws://{}/graphql", node.address)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "token": token } });
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
+    let ack = socket.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { notifications { id } }" } });
+    socket
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .unwrap();
+    socket
+}
+
+/// The close frame the server sends, if any.
+async fn closing_frame(
+    mut socket: Socket,
+) -> Option<tokio_tungstenite::tungstenite::protocol::CloseFrame> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("the socket ends in time");
+        match message {
+            Some(Ok(Message::Close(frame))) => return frame,
+            Some(Ok(_)) => continue,
+            other => panic!("the socket ended without a close frame: {other:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_takes_flags_after_serve_logs_plainly_and_closes_sockets_with_1001() {
     let mut node = Node::start().await;
@@ -102,46 +149,21 @@ async fn the_binary_takes_flags_after_serve_logs_plainly_and_closes_sockets_with
         .unwrap();
     assert_eq!(by_get.status(), 200);
 
-    // A subscriber, then SIGTERM.
-    let mut request = format!("ws://{}/graphql", node.address)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": { "token": token } });
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .unwrap();
-    let ack = socket.next().await.unwrap().unwrap();
-    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { notifications { id } }" } });
-    socket
-        .send(Message::Text(subscribe.to_string().into()))
-        .await
-        .unwrap();
-
+    // Subscribers, then SIGTERM: every one gets the going-away frame before the process ends.
+    let mut sockets = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        sockets.push(subscriber(&node, &token).await);
+    }
     let terminated = Command::new("kill")
         .args(["-TERM", &node.process.id().to_string()])
         .status()
         .unwrap();
     assert!(terminated.success());
-    let close = loop {
-        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
-            .await
-            .expect("a close frame in time");
-        match message {
-            Some(Ok(Message::Close(frame))) => break frame,
-            Some(Ok(_)) => continue,
-            other => panic!("the socket ended without a close frame: {other:?}"),
-        }
-    };
-    let close = close.expect("a close code");
-    assert_eq!(u16::from(close.code), 1001);
-    assert_eq!(close.reason.as_str(), "server shutting down");
+    for socket in sockets {
+        let close = closing_frame(socket).await.expect("a close code");
+        assert_eq!(u16::from(close.code), 1001);
+        assert_eq!(close.reason.as_str(), "server shutting down");
+    }
     assert!(node.process.wait().unwrap().success());
 
     let log = node.log_text();
