@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::cases::spec::{CaseSpec, HttpSpec, KeyValue};
 use crate::db::{now, Backend, DbResult};
+use crate::egress::EgressPolicy;
 use crate::notifications::model::NotificationKind;
 use crate::notifications::service::notify;
 
@@ -49,19 +50,13 @@ pub struct Executor {
     driving: Mutex<HashSet<String>>,
 }
 
-impl Default for Executor {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Executor {
-    /// An executor with a fresh node id and its own HTTP connection pool.
-    pub fn new() -> Self {
+    /// An executor with a fresh node id and its own HTTP connection pool under `egress`.
+    pub fn new(egress: Arc<EgressPolicy>) -> Self {
         Self {
             node_id: uuid::Uuid::now_v7().to_string(),
             slots: Arc::new(Semaphore::new(NODE_MAX_IN_FLIGHT)),
-            runner: HttpRunner::new(),
+            runner: HttpRunner::new(egress),
             driving: Mutex::new(HashSet::new()),
         }
     }

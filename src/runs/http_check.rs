@@ -5,6 +5,9 @@
 //! assertion and takes the captures. What it records of the exchange has the
 //! case's secrets masked, so the outcome can be stored and shown as is.
 //!
+//! Every connection obeys the node's egress policy (see `crate::egress`),
+//! redirect hops included; a refused address is an error of kind `EGRESS_DENIED`.
+//!
 //! Dropping the future returned by [`HttpRunner::run`] aborts the request at
 //! once (the connection is closed), so a caller may cancel it with
 //! `tokio::select!` or `tokio::time::timeout`.
@@ -30,6 +33,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::{Enum, SimpleObject};
@@ -43,6 +47,7 @@ use crate::cases::spec::{
     HttpSpec, JsonPathAssertion, JsonPathOperator, JsonSchemaAssertion, KeyValue,
     KeywordsAssertion, ResponseTimeAssertion, StatusAssertion,
 };
+use crate::egress::{denial_in, EgressClient, EgressPolicy};
 
 /// Largest response body read, in bytes; a larger one is an error of kind `RESPONSE_BODY`.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -111,6 +116,9 @@ pub enum FailureKind {
     InvalidRequest,
     /// The response body could not be read in full, or exceeded the size limit.
     ResponseBody,
+    /// The egress policy refuses the address (`TIDEWATCH_EGRESS_DENY` / `TIDEWATCH_EGRESS_ALLOW`),
+    /// for the request or for a redirect hop; nothing was sent to it.
+    EgressDenied,
     /// Anything else: connection closed before a response, too many redirects.
     Other,
 }
@@ -200,27 +208,22 @@ impl RequestFailure {
     }
 }
 
-/// Runs HTTP cases; holds one connection pool that follows redirects and one that does not.
+/// Runs HTTP cases under an egress policy; holds one connection pool that follows
+/// redirects and one that does not.
 #[derive(Debug, Clone)]
 pub struct HttpRunner {
-    follow: reqwest::Client,
-    no_follow: reqwest::Client,
-}
-
-impl Default for HttpRunner {
-    fn default() -> Self {
-        Self::new()
-    }
+    follow: EgressClient,
+    no_follow: EgressClient,
 }
 
 impl HttpRunner {
     /// Builds the runner's clients (rustls); panics only if the TLS backend cannot start.
-    pub fn new() -> Self {
-        Self::try_new().expect("the HTTP client (rustls) could not be built")
+    pub fn new(egress: Arc<EgressPolicy>) -> Self {
+        Self::try_new(egress).expect("the HTTP client (rustls) could not be built")
     }
 
     /// Builds the runner's clients, returning the error instead of panicking.
-    pub fn try_new() -> Result<Self, reqwest::Error> {
+    pub fn try_new(egress: Arc<EgressPolicy>) -> Result<Self, reqwest::Error> {
         let builder = || {
             reqwest::Client::builder()
                 .use_rustls_tls()
@@ -228,12 +231,8 @@ impl HttpRunner {
                 .pool_idle_timeout(Duration::from_secs(30))
         };
         Ok(Self {
-            follow: builder()
-                .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-                .build()?,
-            no_follow: builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
+            follow: EgressClient::new(egress.clone(), builder(), Some(MAX_REDIRECTS))?,
+            no_follow: EgressClient::new(egress, builder(), None)?,
         })
     }
 
@@ -730,7 +729,7 @@ type ExchangeError = (Option<ResponseRecord>, RequestFailure, Duration);
 
 /// Sends the request and reads the whole body, all within the case's time limit.
 async fn exchange(
-    client: &reqwest::Client,
+    client: &EgressClient,
     prepared: Prepared,
     masker: &Masker,
 ) -> Result<Exchange, ExchangeError> {
@@ -741,8 +740,13 @@ async fn exchange(
             format!("no complete response within {timeout_ms} ms"),
         )
     };
+    let denied = |denied: crate::egress::EgressDenied| {
+        let failure = RequestFailure::new(FailureKind::EgressDenied, denied.to_string());
+        (None, failure, Duration::ZERO)
+    };
     let mut builder = client
         .request(prepared.method, prepared.url)
+        .map_err(denied)?
         .headers(prepared.headers);
     if let Some(body) = prepared.body {
         builder = builder.body(body);
@@ -837,7 +841,9 @@ fn failure_from(error: &reqwest::Error) -> RequestFailure {
     }
     let is_tls = causes.iter().any(|cause| is_tls_error(*cause));
     let is_dns = causes.iter().any(|cause| cause.to_string() == "dns error");
-    let kind = if error.is_timeout() {
+    let kind = if denial_in(error).is_some() {
+        FailureKind::EgressDenied
+    } else if error.is_timeout() {
         FailureKind::Timeout
     } else if error.is_builder() {
         FailureKind::InvalidRequest

@@ -464,7 +464,8 @@ impl ServerMutation {
                 Ok(service::test_server(ctx.app(), &server).await?)
             }
             (None, Some(input)) => {
-                let mut target = ProbeTarget::new(input.kind, input.address);
+                let network = ctx.app().probe_network.clone();
+                let mut target = ProbeTarget::new(input.kind, input.address, network);
                 target.username = input.username;
                 target.password = input.password;
                 target.database = input.database;

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cases;
 mod dashboard;
+mod egress;
 mod environments;
 mod events;
 mod limits;
