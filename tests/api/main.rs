@@ -4,6 +4,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod captures;
 mod cases;
 mod dashboard;
 mod egress;
