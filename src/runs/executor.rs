@@ -429,8 +429,8 @@ impl<'a> Driver<'a> {
                     default_headers: &dispatch.default_headers,
                     secrets: &dispatch.secrets,
                 };
-                let run = runner.run(&dispatch.spec, &ctx).await;
-                (dispatch.index, Finished::Http(Box::new(run)))
+                let case_run = runner.run(&dispatch.spec, &ctx).await;
+                (dispatch.index, Finished::Http(Box::new(case_run)))
             });
         }
         Ok(())
@@ -441,8 +441,8 @@ impl<'a> Driver<'a> {
         let mut completions = Vec::with_capacity(done.len());
         for (index, finished) in done {
             self.in_flight_cases.remove(&index);
-            let outcome = match finished {
-                Finished::Http(outcome) => *outcome,
+            let case_run = match finished {
+                Finished::Http(case_run) => *case_run,
                 Finished::Step(step) => {
                     completions.push(CaseCompletion {
                         run_case_id: self.cases[index].id.clone(),
@@ -458,10 +458,10 @@ impl<'a> Driver<'a> {
                     continue;
                 }
             };
-            let masked = outcome.masked_captures();
-            if !outcome.captured.is_empty() {
+            let masked = case_run.masked_captures();
+            if !case_run.captured.is_empty() {
                 let variables = Arc::make_mut(&mut self.variables);
-                for capture in &outcome.captured {
+                for capture in &case_run.captured {
                     variables.insert(capture.name.clone(), capture.value.clone());
                 }
             }
@@ -469,7 +469,7 @@ impl<'a> Driver<'a> {
                 let secrets = Arc::make_mut(&mut self.secrets);
                 secrets.extend(masked.iter().map(|capture| capture.value.clone()));
             }
-            let outcome = outcome.outcome;
+            let outcome = case_run.outcome;
             let status = outcome.status.as_str();
             let duration_ms = Some(outcome.duration_ms);
             let result = StoredResult {
