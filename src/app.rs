@@ -11,9 +11,11 @@ use crate::auth::rate_limit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::config::Config;
 use crate::db::Database;
+use crate::egress::EgressPolicy;
 use crate::events::{EventBus, LocalBus, RedisBus};
 use crate::observability::Metrics;
 use crate::secrets::SecretBox;
+use crate::servers::probe::ProbeNetwork;
 
 /// Everything a request handler, resolver or background job needs.
 pub struct App {
@@ -37,6 +39,10 @@ pub struct App {
     pub started_at: Instant,
     /// Runs cases; holds this node's id, worker slots and HTTP connection pool.
     pub executor: crate::runs::executor::Executor,
+    /// Which addresses outbound connections made for users may reach.
+    pub egress: Arc<EgressPolicy>,
+    /// What probes and connection tests connect through (under `egress`).
+    pub probe_network: ProbeNetwork,
     shutdown: watch::Sender<bool>,
 }
 
@@ -65,6 +71,10 @@ impl App {
             }
             None => (Arc::new(LocalBus::new()), RateLimiter::in_memory()),
         };
+        let egress = Arc::new(EgressPolicy::new(
+            config.egress.egress_deny.clone(),
+            config.egress.egress_allow.clone(),
+        ));
         let dummy_password_hash = hash_password("no such user, no such password".into())
             .await
             .map_err(|error| anyhow::anyhow!("{error}"))?;
@@ -78,7 +88,9 @@ impl App {
             metrics: Arc::new(Metrics::new()),
             dummy_password_hash,
             started_at: Instant::now(),
-            executor: crate::runs::executor::Executor::new(),
+            executor: crate::runs::executor::Executor::new(egress.clone()),
+            probe_network: ProbeNetwork::new(egress.clone()),
+            egress,
             shutdown: watch::channel(false).0,
         }))
     }

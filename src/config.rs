@@ -9,6 +9,8 @@
 //! | `TIDEWATCH_JWT_SECRET` | generated into the data dir | HS256 signing key; nodes sharing a database must share it |
 //! | `TIDEWATCH_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `TIDEWATCH_CORS_ORIGINS` | none | browser origins allowed to call the API (comma list, or `*`) |
+//! | `TIDEWATCH_EGRESS_DENY` | link-local and cloud metadata ([`DEFAULT_DENY`]) | CIDR blocks outbound connections made for users must not reach |
+//! | `TIDEWATCH_EGRESS_ALLOW` | empty (no restriction) | when set, the only CIDR blocks outbound connections made for users may reach (DENY still wins) |
 //!
 //! The other knobs (token lifetimes, limits, registration) are listed in the
 //! README; each has a flag of the same name in kebab case.
@@ -17,6 +19,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+
+use crate::egress::{CidrList, DEFAULT_DENY};
 
 /// Default address of the HTTP server.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
@@ -53,6 +57,8 @@ pub struct Config {
     pub monitor: MonitorConfig,
     #[command(flatten)]
     pub cors: CorsConfig,
+    #[command(flatten)]
+    pub egress: EgressConfig,
 }
 
 /// Which other origins' browser pages may call the API.
@@ -62,6 +68,20 @@ pub struct CorsConfig {
     /// (`https://app.example.com`), or `*` for any. Default: none (same origin only).
     #[arg(long, env = "TIDEWATCH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+}
+
+/// Which addresses outbound connections made for users (HTTP cases and their
+/// redirects, probes, connection tests, OpenAPI fetches) may reach; see `egress`.
+#[derive(Debug, Clone, Args)]
+pub struct EgressConfig {
+    /// Comma-separated CIDR blocks (or addresses) never connected to for a user;
+    /// wins over the allow list. Setting it replaces the default list; empty denies nothing.
+    #[arg(long, env = "TIDEWATCH_EGRESS_DENY", default_value = DEFAULT_DENY, value_parser = CidrList::parse)]
+    pub egress_deny: CidrList,
+    /// Comma-separated CIDR blocks (or addresses); when not empty, connections made for a
+    /// user reach only these (minus the deny list).
+    #[arg(long, env = "TIDEWATCH_EGRESS_ALLOW", default_value = "", value_parser = CidrList::parse)]
+    pub egress_allow: CidrList,
 }
 
 /// The monitor: host sampling, probes, alert evaluation and retention.

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cases;
 pub mod config;
 pub mod db;
+pub mod egress;
 pub mod environments;
 pub mod error;
 pub mod events;

@@ -5,7 +5,10 @@
 //! transaction, and refuses (writing nothing) while any row is rejected unless
 //! the caller asks to skip rejected rows.
 
+use std::sync::Arc;
+
 use crate::app::App;
+use crate::egress::{denial_in, EgressClient, EgressDenied, EgressPolicy};
 use crate::error::{AppError, AppResult};
 use crate::projects::access::ProjectAccess;
 
@@ -14,6 +17,9 @@ use super::import::{import_file, ImportDefaults, ImportFormat, ImportedCase};
 use super::model::{CaseFilter, CaseOrderField, CaseRow, SortDirection};
 use super::openapi;
 use super::service::{create_cases, prepare_case, NewCase};
+
+/// Most redirects followed when fetching an OpenAPI document.
+const FETCH_MAX_REDIRECTS: usize = 10;
 
 /// A case that would be (or was) created.
 pub struct Draft {
@@ -171,19 +177,33 @@ pub async fn generate_cases(
     .await
 }
 
-/// Downloads an OpenAPI document (http or https, at most `max_bytes`).
-pub async fn fetch_document(url: &str, max_bytes: usize) -> AppResult<String> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(AppError::bad_input("url", "must be an http(s) URL"));
-    }
-    let unreachable = |error: reqwest::Error| {
-        AppError::bad_input("url", format!("could not fetch the document: {error}"))
+/// Downloads an OpenAPI document (http or https, at most `max_bytes`) under the
+/// egress policy, redirects included.
+pub async fn fetch_document(
+    egress: &Arc<EgressPolicy>,
+    url: &str,
+    max_bytes: usize,
+) -> AppResult<String> {
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|parsed| matches!(parsed.scheme(), "http" | "https"))
+        .ok_or_else(|| AppError::bad_input("url", "must be an http(s) URL"))?;
+    let refused = |denied: EgressDenied| {
+        AppError::bad_input("url", format!("could not fetch the document: {denied}"))
     };
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(15))
-        .build()
+    let unreachable = |error: reqwest::Error| match denial_in(&error) {
+        Some(denied) => refused(denied.clone()),
+        None => AppError::bad_input("url", format!("could not fetch the document: {error}")),
+    };
+    let builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15));
+    let client = EgressClient::new(egress.clone(), builder, Some(FETCH_MAX_REDIRECTS))
         .map_err(AppError::internal)?;
-    let mut response = client.get(url).send().await.map_err(unreachable)?;
+    let mut response = client
+        .request(reqwest::Method::GET, parsed)
+        .map_err(refused)?
+        .send()
+        .await
+        .map_err(unreachable)?;
     if !response.status().is_success() {
         return Err(AppError::bad_input(
             "url",

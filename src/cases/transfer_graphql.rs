@@ -248,7 +248,7 @@ impl CaseTransferMutation {
             }
             (None, None, Some(url)) => {
                 let limit = ctx.app().config.limits.max_upload_bytes;
-                transfer::fetch_document(&url, limit).await?
+                transfer::fetch_document(&ctx.app().egress, &url, limit).await?
             }
             _ => {
                 return Err(AppError::bad_input(

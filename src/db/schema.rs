@@ -313,6 +313,7 @@ diesel::table! {
         duration_ms -> Nullable<BigInt>,
         result -> Nullable<Text>,
         finished_at -> Nullable<Timestamp>,
+        sealed_captures -> Nullable<Text>,
     }
 }
 

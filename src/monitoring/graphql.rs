@@ -22,7 +22,9 @@ use super::alerts::graphql::Alert;
 use super::dashboard;
 use super::ingest::{self, MetricBatch};
 use super::monitor::{status_topic, StatusChange};
-use super::samples::{raw_buckets, RollupRow, SampleRow, HOUR_TIER_SECS, MINUTE_TIER_SECS};
+use super::samples::{
+    raw_buckets, step_start, RollupRow, SampleRow, HOUR_TIER_SECS, MINUTE_TIER_SECS,
+};
 
 /// Most buckets one `metrics` call may return.
 const MAX_BUCKETS: i64 = 10_000;
@@ -67,7 +69,8 @@ pub enum MetricRange {
 /// One bucket of a metric's history.
 #[derive(SimpleObject)]
 pub struct MetricBucket {
-    /// Start of the bucket.
+    /// Start of the bucket: a multiple of the step since the epoch (the first bucket
+    /// may hold only the part of its step that lies inside the range).
     at: DateTime<Utc>,
     /// Mean of the samples in it.
     avg: f64,
@@ -127,15 +130,12 @@ pub async fn metric_buckets(
         ));
     }
     let step_ms = step_secs * 1000;
-    // Align on the step, so buckets line up with rollup buckets.
-    let aligned_from = from_ms.div_euclid(step_ms) * step_ms;
     let monitor = &app.config.monitor;
     let raw_since = now_ms - i64::from(monitor.raw_retention_hours) * 3_600_000;
     let minute_since = now_ms - i64::from(monitor.minute_retention_days) * 86_400_000;
     let buckets = if step_secs % 60 != 0 && from_ms >= raw_since {
         raw_buckets(
             SampleRow::range(&app.db, server_id, metric, from_ms, to_ms).await?,
-            aligned_from,
             step_ms,
         )
     } else {
@@ -144,8 +144,7 @@ pub async fn metric_buckets(
         } else {
             HOUR_TIER_SECS
         };
-        let tier_ms = i64::from(tier) * 1000;
-        let start = from_ms.div_euclid(tier_ms) * tier_ms;
+        let start = step_start(from_ms, i64::from(tier) * 1000);
         RollupRow::range(&app.db, server_id, metric, tier, start, to_ms, step_ms).await?
     };
     Ok(buckets

@@ -1,7 +1,10 @@
 //! Sample and rollup rows, and the queries over them.
 //!
 //! Times are epoch milliseconds. Rollups hold count, sum, min and max per
-//! bucket, so buckets of any tier combine exactly into wider steps.
+//! bucket, so buckets of any tier combine exactly into wider steps. Every
+//! bucket, stored or read, starts on a multiple of its width since the epoch
+//! (`floor(ts / step) * step`), so a step's edges are the same in every tier and
+//! do not move with the range asked for.
 
 use std::collections::HashMap;
 
@@ -70,8 +73,7 @@ pub fn rollups_of(samples: &[SampleRow]) -> Vec<RollupRow> {
     let mut buckets: HashMap<(&str, &str, i32, i64), Bucket> = HashMap::new();
     for sample in samples {
         for tier in [MINUTE_TIER_SECS, HOUR_TIER_SECS] {
-            let width = i64::from(tier) * 1000;
-            let start = sample.at_ms.div_euclid(width) * width;
+            let start = step_start(sample.at_ms, i64::from(tier) * 1000);
             buckets
                 .entry((&sample.server_id, &sample.metric, tier, start))
                 .and_modify(|b| b.merge(1, sample.value, sample.value, sample.value))
@@ -193,7 +195,8 @@ impl SampleRow {
 
 /// Database methods.
 impl RollupRow {
-    /// Buckets of one tier of a series in `[from_ms, to_ms)`, combined into steps of `step_ms`.
+    /// Buckets of one tier of a series in `[from_ms, to_ms)`, combined into steps of `step_ms`
+    /// (a multiple of the tier) aligned on the epoch.
     pub async fn range(
         db: &Database,
         server_id: &str,
@@ -223,28 +226,27 @@ impl RollupRow {
                     .await?,
             )
         })?;
-        Ok(combine(rows.into_iter(), from_ms, step_ms))
+        Ok(combine(rows.into_iter(), step_ms))
     }
 }
 
-/// Raw points combined into steps of `step_ms` aligned on `from_ms`.
-pub fn raw_buckets(points: Vec<(i64, f64)>, from_ms: i64, step_ms: i64) -> Vec<Bucket> {
-    combine(
-        points.into_iter().map(|(at, v)| (at, 1, v, v, v)),
-        from_ms,
-        step_ms,
-    )
+/// Raw points combined into steps of `step_ms` aligned on the epoch.
+pub fn raw_buckets(points: Vec<(i64, f64)>, step_ms: i64) -> Vec<Bucket> {
+    combine(points.into_iter().map(|(at, v)| (at, 1, v, v, v)), step_ms)
 }
 
-/// Combines ordered (time, count, sum, min, max) rows into steps; empty steps are left out.
-fn combine(
-    rows: impl Iterator<Item = (i64, i64, f64, f64, f64)>,
-    from_ms: i64,
-    step_ms: i64,
-) -> Vec<Bucket> {
+/// The start of the step of width `step_ms` that holds `at_ms`: a multiple of the
+/// step since the epoch.
+pub fn step_start(at_ms: i64, step_ms: i64) -> i64 {
+    at_ms.div_euclid(step_ms) * step_ms
+}
+
+/// Combines ordered (time, count, sum, min, max) rows into steps aligned on the
+/// epoch; empty steps are left out.
+fn combine(rows: impl Iterator<Item = (i64, i64, f64, f64, f64)>, step_ms: i64) -> Vec<Bucket> {
     let mut out: Vec<Bucket> = Vec::new();
     for (at, count, sum, min, max) in rows {
-        let start = from_ms + (at - from_ms).div_euclid(step_ms) * step_ms;
+        let start = step_start(at, step_ms);
         match out.last_mut() {
             Some(last) if last.start_ms == start => last.merge(count, sum, min, max),
             _ => out.push(Bucket {
@@ -300,12 +302,22 @@ mod tests {
 
     #[test]
     fn raw_points_combine_into_steps() {
-        let buckets = raw_buckets(vec![(1_000, 1.0), (5_000, 3.0), (12_000, 7.0)], 0, 10_000);
+        let buckets = raw_buckets(vec![(1_000, 1.0), (5_000, 3.0), (12_000, 7.0)], 10_000);
         assert_eq!(buckets.len(), 2);
         assert_eq!(
             (buckets[0].count, buckets[0].min, buckets[0].max),
             (2, 1.0, 3.0)
         );
         assert_eq!(buckets[1].start_ms, 10_000);
+    }
+
+    #[test]
+    fn steps_start_on_multiples_of_the_step_since_the_epoch() {
+        assert_eq!(step_start(1_234_567, 300_000), 1_200_000);
+        assert_eq!(step_start(-1, 60_000), -60_000);
+        // Wherever the points begin, the edges are the same.
+        let late = raw_buckets(vec![(420_000, 1.0), (650_000, 2.0)], 300_000);
+        let starts: Vec<i64> = late.iter().map(|b| b.start_ms).collect();
+        assert_eq!(starts, [300_000, 600_000]);
     }
 }

@@ -6,6 +6,11 @@
 //! result with its counters and event in one transaction, then publishes the
 //! event. It hears pause, resume and cancel through the run's own event topic
 //! (and re-reads the status at every lease renewal, in case an event is lost).
+//!
+//! Captured values feed the cases that use them. A capture recorded masked
+//! (it equals or contains a secret) becomes a secret of the run itself, and its
+//! real value is stored sealed beside the result, so that a node taking the run
+//! over feeds the same value to the cases still to come.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -20,11 +25,12 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::cases::spec::{CaseSpec, HttpSpec, KeyValue};
 use crate::db::{now, Backend, DbResult};
+use crate::egress::EgressPolicy;
 use crate::notifications::model::NotificationKind;
 use crate::notifications::service::notify;
 
 use super::events::{counters, log_event, progress, run_topic, status_event};
-use super::http_check::{request_placeholders, CaseContext, HttpCaseOutcome, HttpRunner};
+use super::http_check::{request_placeholders, CaseContext, HttpCaseRun, HttpRunner};
 use super::model::{CaseCompletion, NewEvent, RunCaseRow, RunEventRow, RunRow, StoredResult};
 use super::service::{publish, EnvironmentSnapshot};
 use super::state::RunStatus;
@@ -49,19 +55,13 @@ pub struct Executor {
     driving: Mutex<HashSet<String>>,
 }
 
-impl Default for Executor {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Executor {
-    /// An executor with a fresh node id and its own HTTP connection pool.
-    pub fn new() -> Self {
+    /// An executor with a fresh node id and its own HTTP connection pool under `egress`.
+    pub fn new(egress: Arc<EgressPolicy>) -> Self {
         Self {
             node_id: uuid::Uuid::now_v7().to_string(),
             slots: Arc::new(Semaphore::new(NODE_MAX_IN_FLIGHT)),
-            runner: HttpRunner::new(),
+            runner: HttpRunner::new(egress),
             driving: Mutex::new(HashSet::new()),
         }
     }
@@ -141,7 +141,7 @@ async fn take_over_orphans(app: &Arc<App>, force: bool) -> DbResult<()> {
 /// What a finished case brings back.
 enum Finished {
     /// An HTTP case's exchange and verdict.
-    Http(Box<HttpCaseOutcome>),
+    Http(Box<HttpCaseRun>),
     /// A task step's verdict (a probe, a purge).
     Step(StepOutcome),
 }
@@ -255,12 +255,17 @@ impl<'a> Driver<'a> {
             .collect();
         let steps: Vec<Option<TaskStep>> = cases.iter().map(TaskStep::of_case).collect();
         let finished: Vec<bool> = cases.iter().map(|case| case.status != "PENDING").collect();
-        // Captured results of finished cases feed the rest, as before a takeover.
+        // Captured results of finished cases feed the rest, as before a takeover;
+        // those recorded masked are stored sealed.
         for case in cases.iter().filter(|case| case.status != "PENDING") {
             if let Some(outcome) = case.stored_result().and_then(|result| result.outcome) {
                 for capture in outcome.captures {
                     variables.insert(capture.name, capture.value);
                 }
+            }
+            for capture in case.masked_captures(&app.secrets)? {
+                secrets.push(capture.value.clone());
+                variables.insert(capture.name, capture.value);
             }
         }
         let needs = capture_dependencies(&specs, &variables);
@@ -424,8 +429,8 @@ impl<'a> Driver<'a> {
                     default_headers: &dispatch.default_headers,
                     secrets: &dispatch.secrets,
                 };
-                let outcome = runner.run(&dispatch.spec, &ctx).await;
-                (dispatch.index, Finished::Http(Box::new(outcome)))
+                let case_run = runner.run(&dispatch.spec, &ctx).await;
+                (dispatch.index, Finished::Http(Box::new(case_run)))
             });
         }
         Ok(())
@@ -436,8 +441,8 @@ impl<'a> Driver<'a> {
         let mut completions = Vec::with_capacity(done.len());
         for (index, finished) in done {
             self.in_flight_cases.remove(&index);
-            let outcome = match finished {
-                Finished::Http(outcome) => *outcome,
+            let case_run = match finished {
+                Finished::Http(case_run) => *case_run,
                 Finished::Step(step) => {
                     completions.push(CaseCompletion {
                         run_case_id: self.cases[index].id.clone(),
@@ -448,27 +453,36 @@ impl<'a> Driver<'a> {
                             skip_reason: None,
                             message: Some(step.message),
                         })?,
+                        sealed_captures: None,
                     });
                     continue;
                 }
             };
-            if !outcome.captures.is_empty() {
+            let masked = case_run.masked_captures();
+            if !case_run.captured.is_empty() {
                 let variables = Arc::make_mut(&mut self.variables);
-                for capture in &outcome.captures {
+                for capture in &case_run.captured {
                     variables.insert(capture.name.clone(), capture.value.clone());
                 }
             }
+            if !masked.is_empty() {
+                let secrets = Arc::make_mut(&mut self.secrets);
+                secrets.extend(masked.iter().map(|capture| capture.value.clone()));
+            }
+            let outcome = case_run.outcome;
             let status = outcome.status.as_str();
+            let duration_ms = Some(outcome.duration_ms);
             let result = StoredResult {
-                outcome: Some(outcome.clone()),
+                outcome: Some(outcome),
                 skip_reason: None,
                 message: None,
             };
             completions.push(CaseCompletion {
                 run_case_id: self.cases[index].id.clone(),
                 status,
-                duration_ms: Some(outcome.duration_ms),
+                duration_ms,
                 result: serde_json::to_string(&result)?,
+                sealed_captures: RunCaseRow::seal_captures(&self.app.secrets, &masked)?,
             });
         }
         self.commit(completions).await
@@ -485,6 +499,7 @@ impl<'a> Driver<'a> {
             status: "SKIPPED",
             duration_ms: None,
             result: serde_json::to_string(&result).unwrap_or_default(),
+            sealed_captures: None,
         }
     }
 

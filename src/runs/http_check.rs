@@ -2,8 +2,13 @@
 //!
 //! [`HttpRunner::run`] fills in `{{variable}}` placeholders, sends the request,
 //! reads the response (bounded by [`MAX_BODY_BYTES`]), evaluates every
-//! assertion and takes the captures. What it records of the exchange has the
-//! case's secrets masked, so the outcome can be stored and shown as is.
+//! assertion and takes the captures. The outcome is built from what was sent
+//! and received, then masked in one pass over every field (captures included)
+//! before it leaves the runner, so it can be stored and shown as is; the real
+//! captured values are handed back beside it, for the cases that use them.
+//!
+//! Every connection obeys the node's egress policy (see `crate::egress`),
+//! redirect hops included; a refused address is an error of kind `EGRESS_DENIED`.
 //!
 //! Dropping the future returned by [`HttpRunner::run`] aborts the request at
 //! once (the connection is closed), so a caller may cancel it with
@@ -23,13 +28,15 @@
 //!   body assertions with several conditions set need all of them to hold.
 //! - An assertion with none or several of its fields set fails with kind `INVALID`.
 //! - A regex capture without `group` takes group 1, or the whole match when the
-//!   pattern has no group. Captures keep real (unmasked) values: they feed later cases.
+//!   pattern has no group. A captured value is masked like any other recorded text
+//!   (a value that equals or contains a secret shows `***` there).
 //! - Masked as `***`: every secret (also URL-form- and JSON-encoded), and values of
 //!   sensitive request headers (4 bytes or longer) wherever they reappear;
 //!   sensitive headers' values are always `***` in records.
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::{Enum, SimpleObject};
@@ -43,6 +50,11 @@ use crate::cases::spec::{
     HttpSpec, JsonPathAssertion, JsonPathOperator, JsonSchemaAssertion, KeyValue,
     KeywordsAssertion, ResponseTimeAssertion, StatusAssertion,
 };
+use crate::egress::{denial_in, EgressClient, EgressPolicy};
+
+mod masking;
+
+use masking::{is_sensitive_header, Masker};
 
 /// Largest response body read, in bytes; a larger one is an error of kind `RESPONSE_BODY`.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -52,10 +64,6 @@ pub const EXCERPT_BYTES: usize = 4 * 1024;
 pub const MAX_REDIRECTS: usize = 10;
 /// What a secret is replaced with in recorded text.
 pub const MASK: &str = "***";
-/// Largest `expected`/`actual` text recorded for an assertion, in bytes.
-const MAX_DETAIL_BYTES: usize = 1024;
-/// Shortest sensitive header value also masked wherever it appears.
-const MIN_HEADER_SECRET: usize = 4;
 /// Most JSON Schema errors listed in an assertion's `actual`.
 const MAX_SCHEMA_ERRORS: usize = 5;
 /// The `User-Agent` sent unless the case sets one.
@@ -111,8 +119,33 @@ pub enum FailureKind {
     InvalidRequest,
     /// The response body could not be read in full, or exceeded the size limit.
     ResponseBody,
+    /// The egress policy refuses the address (`TIDEWATCH_EGRESS_DENY` / `TIDEWATCH_EGRESS_ALLOW`),
+    /// for the request or for a redirect hop; nothing was sent to it.
+    EgressDenied,
     /// Anything else: connection closed before a response, too many redirects.
     Other,
+}
+
+/// What one run of an HTTP case gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCaseRun {
+    /// The outcome to store and show, every secret masked.
+    pub outcome: HttpCaseOutcome,
+    /// The real values of `outcome.captures`, in the same order: what later cases use.
+    pub captured: Vec<KeyValue>,
+}
+
+impl HttpCaseRun {
+    /// The captures whose recorded value was masked, with their real values: secrets
+    /// for the rest of the run.
+    pub fn masked_captures(&self) -> Vec<KeyValue> {
+        self.captured
+            .iter()
+            .zip(&self.outcome.captures)
+            .filter(|(real, shown)| real.value != shown.value)
+            .map(|(real, _)| real.clone())
+            .collect()
+    }
 }
 
 /// The result of one HTTP case.
@@ -200,27 +233,22 @@ impl RequestFailure {
     }
 }
 
-/// Runs HTTP cases; holds one connection pool that follows redirects and one that does not.
+/// Runs HTTP cases under an egress policy; holds one connection pool that follows
+/// redirects and one that does not.
 #[derive(Debug, Clone)]
 pub struct HttpRunner {
-    follow: reqwest::Client,
-    no_follow: reqwest::Client,
-}
-
-impl Default for HttpRunner {
-    fn default() -> Self {
-        Self::new()
-    }
+    follow: EgressClient,
+    no_follow: EgressClient,
 }
 
 impl HttpRunner {
     /// Builds the runner's clients (rustls); panics only if the TLS backend cannot start.
-    pub fn new() -> Self {
-        Self::try_new().expect("the HTTP client (rustls) could not be built")
+    pub fn new(egress: Arc<EgressPolicy>) -> Self {
+        Self::try_new(egress).expect("the HTTP client (rustls) could not be built")
     }
 
     /// Builds the runner's clients, returning the error instead of panicking.
-    pub fn try_new() -> Result<Self, reqwest::Error> {
+    pub fn try_new(egress: Arc<EgressPolicy>) -> Result<Self, reqwest::Error> {
         let builder = || {
             reqwest::Client::builder()
                 .use_rustls_tls()
@@ -228,48 +256,41 @@ impl HttpRunner {
                 .pool_idle_timeout(Duration::from_secs(30))
         };
         Ok(Self {
-            follow: builder()
-                .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-                .build()?,
-            no_follow: builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
+            follow: EgressClient::new(egress.clone(), builder(), Some(MAX_REDIRECTS))?,
+            no_follow: EgressClient::new(egress, builder(), None)?,
         })
     }
 
     /// Runs one HTTP case and judges it; never panics, failures end up in the outcome.
-    pub async fn run(&self, spec: &HttpSpec, ctx: &CaseContext<'_>) -> HttpCaseOutcome {
+    pub async fn run(&self, spec: &HttpSpec, ctx: &CaseContext<'_>) -> HttpCaseRun {
         let started = Instant::now();
         let mut masker = Masker::new(ctx.secrets);
-        let prepared = match prepare(&spec.request, ctx, &mut masker) {
-            Ok(prepared) => prepared,
-            Err(failure) => {
-                return error_outcome(
-                    started,
-                    raw_record(&spec.request, ctx, &masker),
-                    None,
-                    failure,
-                    &masker,
-                );
+        let unmasked = match prepare(&spec.request, ctx, &mut masker) {
+            Err(failure) => error_outcome(started, raw_record(&spec.request, ctx), failure),
+            Ok(prepared) => {
+                let client = if spec.request.follow_redirects {
+                    &self.follow
+                } else {
+                    &self.no_follow
+                };
+                let record = prepared.record.clone();
+                match exchange(client, prepared, &masker).await {
+                    Ok(exchange) => judge(spec, exchange, record, &masker),
+                    Err((response, failure, elapsed)) => HttpCaseOutcome {
+                        status: CaseVerdict::Error,
+                        duration_ms: millis(elapsed),
+                        request: record,
+                        response,
+                        assertions: Vec::new(),
+                        captures: Vec::new(),
+                        error: Some(failure),
+                    },
+                }
             }
         };
-        let client = if spec.request.follow_redirects {
-            &self.follow
-        } else {
-            &self.no_follow
-        };
-        let record = prepared.record.clone();
-        match exchange(client, prepared, &masker).await {
-            Ok(exchange) => judge(spec, exchange, record, &masker),
-            Err((response, failure, elapsed)) => HttpCaseOutcome {
-                status: CaseVerdict::Error,
-                duration_ms: millis(elapsed),
-                request: record,
-                response,
-                assertions: Vec::new(),
-                captures: Vec::new(),
-                error: Some(mask_failure(failure, &masker)),
-            },
+        HttpCaseRun {
+            captured: unmasked.captures.clone(),
+            outcome: masker.outcome(unmasked),
         }
     }
 }
@@ -384,120 +405,6 @@ fn is_variable_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Replaces secrets (and their URL- and JSON-encoded forms) with [`MASK`].
-struct Masker {
-    needles: Vec<String>,
-}
-
-impl Masker {
-    fn new(secrets: &[String]) -> Self {
-        let mut needles: Vec<String> = Vec::new();
-        for secret in secrets.iter().filter(|s| !s.is_empty()) {
-            let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            let json = serde_json::to_string(secret).unwrap_or_default();
-            let json = json.trim_matches('"').to_string();
-            for needle in [secret.clone(), form, json] {
-                if !needle.is_empty() && !needles.contains(&needle) {
-                    needles.push(needle);
-                }
-            }
-        }
-        needles.sort_by_key(|needle| std::cmp::Reverse(needle.len()));
-        Self { needles }
-    }
-
-    fn mask(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for needle in &self.needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
-            }
-        }
-        out
-    }
-
-    /// Also masks a sensitive header's value, and its credentials after an auth scheme.
-    fn add_header_value(&mut self, value: &str) {
-        let value = value.trim();
-        let credentials = value.split_once(' ').map(|(_, rest)| rest.trim());
-        for needle in std::iter::once(value).chain(credentials) {
-            // Very short values would mask unrelated text.
-            if needle.len() >= MIN_HEADER_SECRET && !self.needles.iter().any(|n| n == needle) {
-                self.needles.push(needle.to_string());
-            }
-        }
-        self.needles
-            .sort_by_key(|needle| std::cmp::Reverse(needle.len()));
-    }
-
-    fn longest(&self) -> usize {
-        self.needles.first().map_or(0, String::len)
-    }
-
-    /// The first [`EXCERPT_BYTES`] of a body as text, masked.
-    fn excerpt(&self, bytes: &[u8]) -> String {
-        // Read past the cut by the longest secret so one straddling it is still masked.
-        let text = lossy_prefix(bytes, EXCERPT_BYTES + self.longest());
-        truncate_at_boundary(self.mask(&text), EXCERPT_BYTES)
-    }
-
-    fn header_value(&self, name: &str, value: &str) -> String {
-        if is_sensitive_header(name) {
-            MASK.to_string()
-        } else {
-            self.mask(value)
-        }
-    }
-}
-
-/// Whether a header's value is always masked in records.
-fn is_sensitive_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key"
-    ) || ["token", "secret", "key", "password"]
-        .iter()
-        .any(|word| name.contains(word))
-}
-
-/// UTF-8 lossy text of at most `limit` bytes, without a broken character at a cut end.
-fn lossy_prefix(bytes: &[u8], limit: usize) -> String {
-    let cut = bytes.len() > limit;
-    let slice = &bytes[..bytes.len().min(limit)];
-    let mut out = String::with_capacity(slice.len());
-    let mut chunks = slice.utf8_chunks().peekable();
-    while let Some(chunk) = chunks.next() {
-        out.push_str(chunk.valid());
-        // Invalid bytes at a cut end are a character split by the cut: drop them.
-        let split_at_cut = cut && chunks.peek().is_none();
-        if !chunk.invalid().is_empty() && !split_at_cut {
-            out.push(char::REPLACEMENT_CHARACTER);
-        }
-    }
-    out
-}
-
-fn truncate_at_boundary(mut text: String, limit: usize) -> String {
-    if text.len() > limit {
-        let mut end = limit;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
-}
-
-fn clip(text: String) -> String {
-    if text.len() <= MAX_DETAIL_BYTES {
-        return text;
-    }
-    let mut clipped = truncate_at_boundary(text, MAX_DETAIL_BYTES);
-    clipped.push('…');
-    clipped
-}
-
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -536,18 +443,12 @@ struct Prepared {
     record: RequestRecord,
 }
 
-/// The record of a request that could not be prepared: the spec's own text, masked.
-fn raw_record(request: &HttpRequest, ctx: &CaseContext<'_>, masker: &Masker) -> RequestRecord {
+/// The record of a request that could not be prepared: the spec's own text.
+fn raw_record(request: &HttpRequest, ctx: &CaseContext<'_>) -> RequestRecord {
     RequestRecord {
         method: method_name(request.method).to_string(),
-        url: masker.mask(&request.url),
-        headers: merge_headers(ctx.default_headers.to_vec(), request.headers.clone())
-            .into_iter()
-            .map(|kv| KeyValue {
-                value: masker.header_value(&kv.name, &kv.value),
-                name: kv.name,
-            })
-            .collect(),
+        url: request.url.clone(),
+        headers: merge_headers(ctx.default_headers.to_vec(), request.headers.clone()),
         body_excerpt: None,
     }
 }
@@ -698,15 +599,9 @@ fn prepare(
 
     let record = RequestRecord {
         method: method_name(request.method).to_string(),
-        url: masker.mask(url.as_str()),
-        headers: headers
-            .iter()
-            .map(|kv| KeyValue {
-                name: kv.name.clone(),
-                value: masker.header_value(&kv.name, &kv.value),
-            })
-            .collect(),
-        body_excerpt: body.as_deref().map(|bytes| masker.excerpt(bytes)),
+        url: url.to_string(),
+        body_excerpt: body.as_deref().map(|bytes| masker.unmasked_excerpt(bytes)),
+        headers,
     };
     Ok(Prepared {
         method: reqwest_method(request.method),
@@ -730,7 +625,7 @@ type ExchangeError = (Option<ResponseRecord>, RequestFailure, Duration);
 
 /// Sends the request and reads the whole body, all within the case's time limit.
 async fn exchange(
-    client: &reqwest::Client,
+    client: &EgressClient,
     prepared: Prepared,
     masker: &Masker,
 ) -> Result<Exchange, ExchangeError> {
@@ -741,8 +636,13 @@ async fn exchange(
             format!("no complete response within {timeout_ms} ms"),
         )
     };
+    let denied = |denied: crate::egress::EgressDenied| {
+        let failure = RequestFailure::new(FailureKind::EgressDenied, denied.to_string());
+        (None, failure, Duration::ZERO)
+    };
     let mut builder = client
         .request(prepared.method, prepared.url)
+        .map_err(denied)?
         .headers(prepared.headers);
     if let Some(body) = prepared.body {
         builder = builder.body(body);
@@ -768,14 +668,8 @@ async fn exchange(
     let partial = |body: &[u8]| {
         Some(ResponseRecord {
             status: i32::from(status),
-            headers: headers
-                .iter()
-                .map(|(name, value)| KeyValue {
-                    name: name.clone(),
-                    value: masker.header_value(name, value),
-                })
-                .collect(),
-            body_excerpt: masker.excerpt(body),
+            headers: key_values(&headers),
+            body_excerpt: masker.unmasked_excerpt(body),
             body_bytes: i64::try_from(body.len()).unwrap_or(i64::MAX),
         })
     };
@@ -821,6 +715,16 @@ async fn exchange(
     })
 }
 
+fn key_values(pairs: &[(String, String)]) -> Vec<KeyValue> {
+    pairs
+        .iter()
+        .map(|(name, value)| KeyValue {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
 /// Classifies a reqwest error and describes it with its whole chain of causes.
 fn failure_from(error: &reqwest::Error) -> RequestFailure {
     let mut message = error.to_string();
@@ -837,7 +741,9 @@ fn failure_from(error: &reqwest::Error) -> RequestFailure {
     }
     let is_tls = causes.iter().any(|cause| is_tls_error(*cause));
     let is_dns = causes.iter().any(|cause| cause.to_string() == "dns error");
-    let kind = if error.is_timeout() {
+    let kind = if denial_in(error).is_some() {
+        FailureKind::EgressDenied
+    } else if error.is_timeout() {
         FailureKind::Timeout
     } else if error.is_builder() {
         FailureKind::InvalidRequest
@@ -869,32 +775,23 @@ fn is_tls_error(error: &(dyn std::error::Error + 'static)) -> bool {
     }
 }
 
-fn mask_failure(failure: RequestFailure, masker: &Masker) -> RequestFailure {
-    RequestFailure {
-        kind: failure.kind,
-        message: masker.mask(&failure.message),
-    }
-}
-
 fn error_outcome(
     started: Instant,
     request: RequestRecord,
-    response: Option<ResponseRecord>,
     failure: RequestFailure,
-    masker: &Masker,
 ) -> HttpCaseOutcome {
     HttpCaseOutcome {
         status: CaseVerdict::Error,
         duration_ms: millis(started.elapsed()),
         request,
-        response,
+        response: None,
         assertions: Vec::new(),
         captures: Vec::new(),
-        error: Some(mask_failure(failure, masker)),
+        error: Some(failure),
     }
 }
 
-/// Evaluates every assertion and capture against a complete response.
+/// Evaluates every assertion and capture against a complete response (unmasked).
 fn judge(
     spec: &HttpSpec,
     exchange: Exchange,
@@ -911,9 +808,9 @@ fn judge(
             AssertionOutcome {
                 index: i32::try_from(index).unwrap_or(i32::MAX),
                 kind: check.kind.to_string(),
-                description: clip(masker.mask(&check.description)),
-                expected: clip(masker.mask(&check.expected)),
-                actual: clip(masker.mask(&check.actual)),
+                description: check.description,
+                expected: check.expected,
+                actual: check.actual,
                 passed: check.passed,
             }
         })
@@ -939,15 +836,8 @@ fn judge(
         request,
         response: Some(ResponseRecord {
             status: i32::from(exchange.status),
-            headers: exchange
-                .headers
-                .iter()
-                .map(|(name, value)| KeyValue {
-                    name: name.clone(),
-                    value: masker.header_value(name, value),
-                })
-                .collect(),
-            body_excerpt: masker.excerpt(&exchange.body),
+            headers: key_values(&exchange.headers),
+            body_excerpt: masker.unmasked_excerpt(&exchange.body),
             body_bytes: i64::try_from(exchange.body.len()).unwrap_or(i64::MAX),
         }),
         assertions,
@@ -956,7 +846,7 @@ fn judge(
     }
 }
 
-/// The result of one check, before masking.
+/// The result of one check.
 struct Check {
     kind: &'static str,
     description: String,

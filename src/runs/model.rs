@@ -11,9 +11,11 @@ use diesel::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::cases::spec::KeyValue;
 use crate::db::schema::{run_cases, run_events, runs};
 use crate::db::{Database, DbResult};
 use crate::db_run;
+use crate::secrets::SecretBox;
 
 use super::state::ACTIVE_STATUSES;
 
@@ -43,7 +45,8 @@ pub struct RunRow {
     pub task_id: Option<String>,
 }
 
-/// A case snapshotted by a run; `spec` is the case's spec JSON, `result` a [`StoredResult`].
+/// A case snapshotted by a run; `spec` is the case's spec JSON, `result` a [`StoredResult`]
+/// (what is shown), `sealed_captures` the real values of captures shown masked.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = run_cases)]
 pub struct RunCaseRow {
@@ -58,6 +61,7 @@ pub struct RunCaseRow {
     pub duration_ms: Option<i64>,
     pub result: Option<String>,
     pub finished_at: Option<NaiveDateTime>,
+    pub sealed_captures: Option<String>,
 }
 
 /// One numbered event of a run; `payload` is JSON.
@@ -91,6 +95,8 @@ pub struct CaseCompletion {
     pub duration_ms: Option<i64>,
     /// The [`StoredResult`] as JSON.
     pub result: String,
+    /// The real values of the captures the result shows masked, sealed.
+    pub sealed_captures: Option<String>,
 }
 
 /// Which runs of a project to list.
@@ -450,6 +456,7 @@ impl RunRow {
                                 run_cases::status.eq(completion.status),
                                 run_cases::duration_ms.eq(completion.duration_ms),
                                 run_cases::result.eq(&completion.result),
+                                run_cases::sealed_captures.eq(&completion.sealed_captures),
                                 run_cases::finished_at.eq(at),
                             ))
                             .execute(conn)
@@ -633,5 +640,27 @@ impl RunCaseRow {
         self.result
             .as_deref()
             .and_then(|text| serde_json::from_str(text).ok())
+    }
+
+    /// Seals the real values of captures shown masked; `None` when there are none.
+    pub fn seal_captures(
+        secrets: &SecretBox,
+        captures: &[KeyValue],
+    ) -> anyhow::Result<Option<String>> {
+        if captures.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(secrets.seal(&serde_json::to_string(captures)?)))
+    }
+
+    /// The real values of the captures this case's result shows masked.
+    pub fn masked_captures(&self, secrets: &SecretBox) -> anyhow::Result<Vec<KeyValue>> {
+        let Some(sealed) = &self.sealed_captures else {
+            return Ok(Vec::new());
+        };
+        let opened = secrets.open(sealed).map_err(|error| {
+            anyhow::anyhow!("opening the captures of case {}: {error}", self.id)
+        })?;
+        Ok(serde_json::from_str(&opened)?)
     }
 }

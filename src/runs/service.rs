@@ -429,6 +429,7 @@ async fn create_run(
             duration_ms: None,
             result: None,
             finished_at: None,
+            sealed_captures: None,
         })
         .collect();
     let run = RunRow {

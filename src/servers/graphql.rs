@@ -99,7 +99,9 @@ impl Server {
         ctx: &Context<'_>,
         #[graphql(desc = "Metric name, e.g. `cpu_percent`, `up`, `latency_ms`.")] metric: String,
         #[graphql(desc = "The time range: a preset or `{from, to}`.")] range: MetricRange,
-        #[graphql(desc = "Bucket width in seconds; default fits about 60 to 400 buckets.")]
+        #[graphql(
+            desc = "Bucket width in seconds; default fits about 60 to 400 buckets. Buckets start on multiples of the step since the epoch."
+        )]
         step: Option<i32>,
     ) -> GqlResult<Vec<MetricBucket>> {
         Ok(metric_buckets(ctx.app(), &self.0.id, &metric, range, step).await?)
@@ -463,7 +465,8 @@ impl ServerMutation {
                 Ok(service::test_server(ctx.app(), &server).await?)
             }
             (None, Some(input)) => {
-                let mut target = ProbeTarget::new(input.kind, input.address);
+                let network = ctx.app().probe_network.clone();
+                let mut target = ProbeTarget::new(input.kind, input.address, network);
                 target.username = input.username;
                 target.password = input.password;
                 target.database = input.database;

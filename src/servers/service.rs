@@ -255,7 +255,11 @@ pub async fn test_target(
 
 /// The probe target of a stored server, its credential opened.
 pub async fn target_of(app: &App, server: &ServerRow) -> AppResult<ProbeTarget> {
-    let mut target = ProbeTarget::new(server.kind(), server.address.clone());
+    let mut target = ProbeTarget::new(
+        server.kind(),
+        server.address.clone(),
+        app.probe_network.clone(),
+    );
     target.database = server.database_name.clone();
     target.timeout = probe_timeout(app);
     if let Some(credential_id) = &server.credential_id {

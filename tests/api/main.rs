@@ -4,9 +4,11 @@ mod support;
 
 mod audit;
 mod auth;
+mod captures;
 mod cases;
 mod command_line;
 mod dashboard;
+mod egress;
 mod environments;
 mod events;
 mod http_protocol;

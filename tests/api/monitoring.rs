@@ -232,3 +232,54 @@ backend_test! {
         assert_eq!((buckets[0]["min"].as_f64(), buckets[0]["max"].as_f64()), (Some(0.0), Some(100.0)));
     }
 }
+
+backend_test! {
+    async fn buckets_start_on_multiples_of_the_step_in_every_tier(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let ada = app.register("ada").await;
+        let project = app.create_project(&ada.access_token, "Ops").await;
+        let server = create_server(&app, &ada, &project, json!({ "kind": "HOST", "name": "worker", "address": "localhost" })).await;
+        let token = app
+            .graphql(Some(&ada.access_token), "mutation($id: ID!) { createAgentToken(input: { id: $id }) { token } }", json!({ "id": server }))
+            .await
+            .ok()
+            .data("createAgentToken.token")
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // An hour that is not a multiple of two hours, 5 to 7 hours ago.
+        let hour_ms = 3_600_000;
+        let base_ms = (chrono::Utc::now().timestamp_millis() - 7 * hour_ms) / (2 * hour_ms) * (2 * hour_ms) + hour_ms;
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339();
+        // One sample every 10 s for two hours.
+        let samples: Vec<Value> = (0..720).map(|i| json!({ "metric": "cpu_percent", "value": 1.0, "at": at(base_ms + i * 10_000) })).collect();
+        app.graphql(Some(&token), "mutation($input: ReportMetricsInput!) { reportMetrics(input: $input) { accepted } }",
+            json!({ "input": { "serverId": server, "samples": samples } }))
+            .await
+            .ok();
+
+        let history = "query($id: ID!, $from: DateTime!, $to: DateTime!, $step: Int!) { server(id: $id) {
+            metrics(metric: \"cpu_percent\", range: { between: { from: $from, to: $to } }, step: $step) { at count } } }";
+        // (step, range start, range end, first bucket, samples in the first and in a full bucket);
+        // raw samples for 30 s, the 1-minute tier for 300 s, the 1-hour tier for 7200 s.
+        for (step, from_ms, to_ms, first_ms, first_count, full_count) in [
+            (30, base_ms + 15_000, base_ms + 600_000, base_ms, 1, 3),
+            (300, base_ms + 120_000, base_ms + hour_ms, base_ms, 18, 30),
+            (7_200, base_ms, base_ms + 2 * hour_ms, base_ms - hour_ms, 360, 360),
+        ] {
+            let reply = app
+                .graphql(Some(&ada.access_token), history, json!({ "id": server, "from": at(from_ms), "to": at(to_ms), "step": step }))
+                .await
+                .ok();
+            let buckets = reply.data("server.metrics").as_array().unwrap().clone();
+            let starts: Vec<i64> = buckets
+                .iter()
+                .map(|b| chrono::DateTime::parse_from_rfc3339(b["at"].as_str().unwrap()).unwrap().timestamp_millis())
+                .collect();
+            assert_eq!(starts[0], first_ms, "step {step}: {}", reply.0);
+            assert!(starts.iter().all(|start| start % (step * 1000) == 0), "step {step}: {starts:?}");
+            assert_eq!(buckets[0]["count"], first_count, "step {step}: {}", reply.0);
+            assert_eq!(buckets[1]["count"], full_count, "step {step}: {}", reply.0);
+        }
+    }
+}

@@ -43,7 +43,13 @@ async fn run(value: Value) -> HttpCaseOutcome {
 }
 
 async fn run_with(ctx: &Ctx, value: Value) -> HttpCaseOutcome {
-    HttpRunner::new().run(&spec(value), &ctx.ctx()).await
+    run_case(&EgressPolicy::default(), ctx, value).await.outcome
+}
+
+async fn run_case(policy: &EgressPolicy, ctx: &Ctx, value: Value) -> HttpCaseRun {
+    HttpRunner::new(Arc::new(policy.clone()))
+        .run(&spec(value), &ctx.ctx())
+        .await
 }
 
 fn kv(name: &str, value: &str) -> KeyValue {
@@ -156,16 +162,19 @@ fn excerpts_cut_cleanly_and_mask_across_the_cut() {
     let mut body = vec![b'a'; EXCERPT_BYTES - 1];
     body.extend_from_slice("é and more".as_bytes());
     let masker = Masker::new(&[]);
-    let excerpt = masker.excerpt(&body);
+    let excerpt = masker.excerpt(&masker.unmasked_excerpt(&body));
     assert_eq!(excerpt.len(), EXCERPT_BYTES - 1);
     assert!(!excerpt.contains(char::REPLACEMENT_CHARACTER));
     // Invalid bytes inside are replaced.
-    assert_eq!(masker.excerpt(b"ok\xffok"), "ok\u{FFFD}ok");
+    assert_eq!(
+        masker.excerpt(&masker.unmasked_excerpt(b"ok\xffok")),
+        "ok\u{FFFD}ok"
+    );
     // A secret that starts before the cut is masked, not half shown.
     let masker = Masker::new(&["supersecret".to_string()]);
     let mut body = vec![b'a'; EXCERPT_BYTES - 5];
     body.extend_from_slice(b"supersecret tail");
-    let excerpt = masker.excerpt(&body);
+    let excerpt = masker.excerpt(&masker.unmasked_excerpt(&body));
     assert!(
         !excerpt.contains("supe"),
         "{}",
@@ -962,7 +971,8 @@ async fn secrets_are_masked_in_request_response_and_details() {
     let mut ctx = Ctx::with_vars(&[("apiKey", secret)]);
     ctx.secrets = vec![secret.to_string()];
     ctx.defaults = vec![kv("X-Api-Key", "default-key-value")];
-    let outcome = run_with(
+    let run = run_case(
+        &EgressPolicy::default(),
         &ctx,
         json!({
             "request": {
@@ -985,16 +995,14 @@ async fn secrets_are_masked_in_request_response_and_details() {
         }),
     )
     .await;
+    let outcome = run.outcome;
     assert_eq!(outcome.status, CaseVerdict::Failed, "{outcome:#?}");
     // The real secret was sent: the echo judged equal to it.
     assert!(outcome.assertions[0].passed);
-    // Captures keep real values; they feed later cases.
-    assert_eq!(outcome.captures, vec![kv("echoed", secret)]);
-    let stored = serde_json::to_string(&HttpCaseOutcome {
-        captures: Vec::new(),
-        ..outcome.clone()
-    })
-    .unwrap();
+    // The captured echo is recorded masked; its real value comes back beside it.
+    assert_eq!(outcome.captures, vec![kv("echoed", MASK)]);
+    assert_eq!(run.captured, vec![kv("echoed", secret)]);
+    let stored = serde_json::to_string(&outcome).unwrap();
     assert!(!stored.contains(secret), "{stored}");
     assert!(!stored.contains("not-listed-but-sensitive"));
     assert!(!stored.contains("default-key-value"));
@@ -1070,12 +1078,185 @@ async fn secrets_are_masked_in_response_headers_and_errors() {
     );
 }
 
+#[tokio::test]
+async fn echoed_secrets_are_masked_in_captures_and_kept_for_later_cases() {
+    let target = TargetServer::start().await;
+    let secret = target.token.clone();
+    let mut ctx = Ctx::with_vars(&[("token", &secret)]);
+    ctx.secrets = vec![secret.clone()];
+    let run = run_case(
+        &EgressPolicy::default(),
+        &ctx,
+        json!({
+            "request": {
+                "method": "GET",
+                "url": target.url("/echo"),
+                "headers": [{ "name": "X-Echo", "value": "{{token}}" }],
+                "query": [{ "name": "note", "value": "token {{token}} sent" }]
+            },
+            "captures": [
+                { "variable": "echoed", "jsonPath": "$.headers['x-echo']" },
+                { "variable": "sentence", "jsonPath": "$.query.note" },
+                { "variable": "path", "jsonPath": "$.path" }
+            ],
+            "assertions": [{ "status": { "equals": 200 } }]
+        }),
+    )
+    .await;
+    assert_eq!(
+        run.outcome.status,
+        CaseVerdict::Passed,
+        "{:#?}",
+        run.outcome
+    );
+    // Equal to a secret or containing one: masked where recorded; other captures as they are.
+    assert_eq!(
+        run.outcome.captures,
+        vec![
+            kv("echoed", MASK),
+            kv("sentence", "token *** sent"),
+            kv("path", "/echo")
+        ]
+    );
+    let recorded = serde_json::to_string(&run.outcome).unwrap();
+    assert!(!recorded.contains(&secret), "{recorded}");
+    assert_eq!(
+        run.masked_captures(),
+        vec![
+            kv("echoed", &secret),
+            kv("sentence", &format!("token {secret} sent"))
+        ]
+    );
+
+    // A later case gets the real value: the target accepts it.
+    let mut later = Ctx {
+        secrets: ctx.secrets.clone(),
+        ..Ctx::default()
+    };
+    for capture in &run.captured {
+        later
+            .variables
+            .insert(capture.name.clone(), capture.value.clone());
+    }
+    let outcome = run_with(
+        &later,
+        json!({
+            "request": {
+                "method": "GET",
+                "url": target.url("/needs-token"),
+                "query": [{ "name": "t", "value": "{{echoed}}" }],
+                "headers": [{ "name": "Authorization", "value": "Bearer {{echoed}}" }]
+            },
+            "assertions": [{ "status": { "equals": 200 } }]
+        }),
+    )
+    .await;
+    assert_eq!(outcome.status, CaseVerdict::Passed, "{outcome:#?}");
+    assert!(
+        outcome.request.url.ends_with("?t=***"),
+        "{}",
+        outcome.request.url
+    );
+}
+
+// ---------------------------------------------------------------- egress
+
+fn deny(list: &str) -> EgressPolicy {
+    EgressPolicy::new(
+        crate::egress::CidrList::parse(list).unwrap(),
+        crate::egress::CidrList::default(),
+    )
+}
+
+fn egress_error(outcome: &HttpCaseOutcome) -> String {
+    assert_eq!(
+        error_kind(outcome),
+        FailureKind::EgressDenied,
+        "{outcome:#?}"
+    );
+    assert!(outcome.response.is_none());
+    outcome.error.as_ref().unwrap().message.clone()
+}
+
+#[tokio::test]
+async fn refused_addresses_are_egress_errors() {
+    let target = TargetServer::start().await;
+    let loopback = deny("127.0.0.0/8,::1/128");
+    let ctx = Ctx::default();
+    let literal = run_case(&loopback, &ctx, get_spec(&target.url("/json"), json!([]))).await;
+    let message = egress_error(&literal.outcome);
+    assert!(
+        message.contains("127.0.0.1") && message.contains("TIDEWATCH_EGRESS_DENY"),
+        "{message}"
+    );
+    // A name is checked on the addresses it resolves to.
+    let port = target.base_url.rsplit(':').next().unwrap();
+    let named = run_case(
+        &loopback,
+        &ctx,
+        get_spec(&format!("http://localhost:{port}/json"), json!([])),
+    )
+    .await;
+    egress_error(&named.outcome);
+    // The same target is reached under the default policy.
+    let allowed = run_case(
+        &EgressPolicy::default(),
+        &ctx,
+        get_spec(
+            &target.url("/json"),
+            json!([{ "status": { "equals": 200 } }]),
+        ),
+    )
+    .await;
+    assert_eq!(allowed.outcome.status, CaseVerdict::Passed);
+}
+
+#[tokio::test]
+async fn the_default_policy_refuses_cloud_metadata() {
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",
+    ] {
+        let outcome = run(get_spec(url, json!([]))).await;
+        let message = egress_error(&outcome);
+        assert!(message.contains("the egress policy refuses"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn redirect_hops_are_checked() {
+    let target = TargetServer::start().await;
+    let to_metadata = format!(
+        "{}?url=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2F",
+        target.url("/redirect-to")
+    );
+    let outcome = run(get_spec(&to_metadata, json!([]))).await;
+    let message = egress_error(&outcome);
+    assert!(message.contains("169.254.169.254"), "{message}");
+    // Not following redirects, the case sees the redirect itself.
+    let outcome = run(json!({
+        "request": { "method": "GET", "url": to_metadata, "followRedirects": false },
+        "assertions": [{ "status": { "equals": 302 } }]
+    }))
+    .await;
+    assert_eq!(outcome.status, CaseVerdict::Passed, "{outcome:#?}");
+    // A hop to a permitted address is followed.
+    let to_json = format!(
+        "{}?url={}",
+        target.url("/redirect-to"),
+        url::form_urlencoded::byte_serialize(target.url("/json").as_bytes()).collect::<String>()
+    );
+    let outcome = run(get_spec(&to_json, json!([{ "status": { "equals": 200 } }]))).await;
+    assert_eq!(outcome.status, CaseVerdict::Passed, "{outcome:#?}");
+}
+
 // ---------------------------------------------------------------- cancellation
 
 #[tokio::test]
 async fn dropping_the_future_aborts_the_request() {
     let target = TargetServer::start().await;
-    let runner = HttpRunner::new();
+    let runner = HttpRunner::new(Arc::new(EgressPolicy::default()));
     let ctx = Ctx::default();
 
     let slow = spec(get_spec(&target.url("/slow/5000"), json!([])));

@@ -1,24 +1,14 @@
 //! The HTTP probe: one request without following redirects; the status decides.
 
 use std::io;
-use std::sync::OnceLock;
+
+use crate::egress::denial_in;
 
 use super::address::parse_http_url;
 use super::errors::{error_chain, find_in_chain, find_io_error, io_failure};
 use super::secrets::redact_url_password;
 use super::tcp::resolve;
 use super::{non_empty, Failure, ProbeErrorKind, ProbeTarget, Step, Success};
-
-pub(super) fn http_client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tidewatch-probe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new())
-    })
-}
 
 pub(super) async fn probe_http(target: &ProbeTarget) -> Step<Success> {
     let url =
@@ -31,9 +21,20 @@ pub(super) async fn probe_http(target: &ProbeTarget) -> Step<Success> {
         None => return Err(Failure::new(ProbeErrorKind::BadAddress, "URL has no host")),
     };
     let port = url.port_or_known_default().unwrap_or(80);
-    resolve(&host, port).await?;
+    // Resolved here to tell DNS failures and refusals apart; the client checks the
+    // addresses again when it connects.
+    resolve(target, &host, port).await?;
     // No per-request timeout: the caller's timeout around the whole probe applies.
-    let mut request = http_client().get(url.clone());
+    let mut request = target
+        .network
+        .http
+        .request(reqwest::Method::GET, url.clone())
+        .map_err(|denied| {
+            Failure::new(
+                ProbeErrorKind::EgressDenied,
+                format!("Not connecting to {shown}: {denied}"),
+            )
+        })?;
     if let Some(user) = non_empty(&target.username) {
         request = request.basic_auth(user, non_empty(&target.password));
     }
@@ -72,6 +73,12 @@ pub(super) async fn probe_http(target: &ProbeTarget) -> Step<Success> {
 
 pub(super) fn http_failure(e: reqwest::Error, shown: &str) -> Failure {
     let e = e.without_url();
+    if let Some(denied) = denial_in(&e) {
+        return Failure::new(
+            ProbeErrorKind::EgressDenied,
+            format!("Not connecting to {shown}: {denied}"),
+        );
+    }
     let text = error_chain(&e);
     if e.is_timeout() {
         return Failure::new(

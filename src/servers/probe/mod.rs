@@ -3,6 +3,8 @@
 //! [`probe`] never panics and never returns an error: every failure becomes a
 //! [`ProbeOutcome`] with a [`ProbeErrorKind`] and a human message. The whole
 //! probe, name resolution included, is bounded by [`ProbeTarget::timeout`].
+//! Every connection obeys the target's egress policy: names are resolved and
+//! checked here, and clients are handed the permitted addresses only.
 //! Passwords (the target's, and one written into an HTTP URL) are scrubbed
 //! from every message.
 
@@ -22,7 +24,10 @@ mod tcp;
 mod tests;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::egress::{EgressClient, EgressPolicy};
 
 use address::{parse_host_only, parse_host_port, parse_http_url};
 use secrets::{redact_url_password, scrub, secrets_of};
@@ -107,6 +112,9 @@ pub enum ProbeErrorKind {
     BadAddress,
     /// The server answered, but not the way a healthy server of this kind does.
     Protocol,
+    /// The egress policy refuses the address (`TIDEWATCH_EGRESS_DENY` /
+    /// `TIDEWATCH_EGRESS_ALLOW`); nothing was sent to it.
+    EgressDenied,
     /// Anything else, including HTTP status codes other than 2xx and 3xx.
     Other,
 }
@@ -126,11 +134,13 @@ pub struct ProbeTarget {
     pub database: Option<String>,
     /// Upper bound for the whole probe, name resolution included.
     pub timeout: Duration,
+    /// What the probe connects through.
+    pub network: ProbeNetwork,
 }
 
 impl ProbeTarget {
     /// A target without credentials and with a 5-second timeout.
-    pub fn new(kind: ServerKind, address: impl Into<String>) -> Self {
+    pub fn new(kind: ServerKind, address: impl Into<String>, network: ProbeNetwork) -> Self {
         Self {
             kind,
             address: address.into(),
@@ -138,7 +148,27 @@ impl ProbeTarget {
             password: None,
             database: None,
             timeout: Duration::from_secs(5),
+            network,
         }
+    }
+}
+
+/// What probes connect through: the egress policy, and the HTTP client of HTTP
+/// probes under it (built once; cheap to clone).
+#[derive(Debug, Clone)]
+pub struct ProbeNetwork {
+    policy: Arc<EgressPolicy>,
+    http: EgressClient,
+}
+
+impl ProbeNetwork {
+    /// Probes under `policy`; panics only if the TLS backend cannot start.
+    pub fn new(policy: Arc<EgressPolicy>) -> Self {
+        let builder = reqwest::Client::builder()
+            .user_agent(concat!("tidewatch-probe/", env!("CARGO_PKG_VERSION")));
+        let http = EgressClient::new(policy.clone(), builder, None)
+            .expect("the probe HTTP client (rustls) could not be built");
+        Self { policy, http }
     }
 }
 
@@ -151,6 +181,7 @@ impl fmt::Debug for ProbeTarget {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("database", &self.database)
             .field("timeout", &self.timeout)
+            .field("egress", &self.network.policy)
             .finish()
     }
 }

@@ -1,26 +1,35 @@
 //! The MySQL/MariaDB probe: logs in and reads the server version.
 
+use std::net::SocketAddr;
+
 use super::address::HostPort;
 use super::errors::{error_chain, find_io_error, io_failure};
-use super::tcp::{endpoint, resolve};
+use super::tcp::{endpoint, on_first_reachable, resolve};
 use super::{non_empty, Failure, ProbeErrorKind, ProbeTarget, Step, Success};
 
 pub(super) async fn probe_mysql(target: &ProbeTarget) -> Step<Success> {
     let hp = endpoint(target)?;
-    resolve(&hp.host, hp.port).await?;
+    let addrs = resolve(target, &hp.host, hp.port).await?;
     let user = non_empty(&target.username).unwrap_or("root");
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(hp.host.clone())
-        .tcp_port(hp.port)
-        .user(Some(user))
-        .pass(non_empty(&target.password))
-        .db_name(non_empty(&target.database))
-        // Stay on TCP: do not switch to the server's Unix socket even on localhost.
-        .prefer_socket(false)
-        .stmt_cache_size(0);
-    let mut conn = mysql_async::Conn::new(opts)
-        .await
-        .map_err(|e| mysql_failure(&e, &hp))?;
+    // The checked addresses only, tried in turn: the client resolves nothing itself.
+    let login = |addr: SocketAddr| {
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname(addr.ip().to_string())
+            .tcp_port(addr.port())
+            .user(Some(user))
+            .pass(non_empty(&target.password))
+            .db_name(non_empty(&target.database))
+            // Stay on TCP: do not switch to the server's Unix socket even on localhost.
+            .prefer_socket(false)
+            .stmt_cache_size(0);
+        let hp = &hp;
+        async move {
+            mysql_async::Conn::new(opts)
+                .await
+                .map_err(|e| mysql_failure(&e, hp))
+        }
+    };
+    let mut conn = on_first_reachable(&addrs, login).await?;
     let version: Result<Option<String>, _> =
         mysql_async::prelude::Queryable::query_first(&mut conn, "SELECT VERSION()").await;
     let _ = conn.disconnect().await;

@@ -10,11 +10,14 @@ use super::{non_empty, Failure, ProbeErrorKind, ProbeTarget, Step, Success};
 
 pub(super) async fn probe_postgres(target: &ProbeTarget) -> Step<Success> {
     let hp = endpoint(target)?;
-    resolve(&hp.host, hp.port).await?;
+    let addrs = resolve(target, &hp.host, hp.port).await?;
     let user = non_empty(&target.username).unwrap_or("postgres");
     let mut config = tokio_postgres::Config::new();
+    // The checked addresses only, tried in turn: the client resolves nothing itself.
+    for addr in &addrs {
+        config.hostaddr(addr.ip());
+    }
     config
-        .host(&hp.host)
         .port(hp.port)
         .user(user)
         .application_name("tidewatch-probe");

@@ -1,15 +1,15 @@
 //! The Redis probe: connects, authenticates when asked to, and reads the server version.
 
+use std::net::SocketAddr;
+
 use super::address::HostPort;
 use super::errors::{error_chain, find_io_error, io_failure};
-use super::tcp::{endpoint, resolve};
+use super::tcp::{endpoint, on_first_reachable, resolve};
 use super::{non_empty, Failure, ProbeErrorKind, ProbeTarget, Step, Success};
 
 pub(super) async fn probe_redis(target: &ProbeTarget) -> Step<Success> {
-    use redis::IntoConnectionInfo;
-
     let hp = endpoint(target)?;
-    resolve(&hp.host, hp.port).await?;
+    let addrs = resolve(target, &hp.host, hp.port).await?;
     let db: i64 = match non_empty(&target.database) {
         None => 0,
         Some(db) => db.trim().parse().map_err(|_| {
@@ -19,23 +19,8 @@ pub(super) async fn probe_redis(target: &ProbeTarget) -> Step<Success> {
             )
         })?,
     };
-    // Connect without credentials and send AUTH / SELECT ourselves: the crate's
-    // own handshake replaces the server's reply with a generic message, while
-    // ours keeps WRONGPASS / "no password configured" apart.
-    let settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
-    let info = redis::ConnectionAddr::Tcp(hp.host.clone(), hp.port)
-        .into_connection_info()
-        .map_err(|e| redis_failure(&e, &hp))?
-        .set_redis_settings(settings);
-    let client = redis::Client::open(info).map_err(|e| redis_failure(&e, &hp))?;
-    // The crate's own 1 s / 500 ms defaults would cut in before our timeout.
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(None)
-        .set_response_timeout(None);
-    let mut conn = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
-        .map_err(|e| redis_failure(&e, &hp))?;
+    // The checked addresses only, tried in turn: the client resolves nothing itself.
+    let mut conn = on_first_reachable(&addrs, |addr| connect(addr, &hp)).await?;
     if let Some(password) = non_empty(&target.password) {
         let mut auth = redis::cmd("AUTH");
         if let Some(user) = non_empty(&target.username) {
@@ -73,6 +58,28 @@ pub(super) async fn probe_redis(target: &ProbeTarget) -> Step<Success> {
         version,
         http_status: None,
     })
+}
+
+/// Connects without credentials: AUTH and SELECT are sent by the probe, as the
+/// crate's own handshake replaces the server's reply with a generic message,
+/// while ours keeps WRONGPASS / "no password configured" apart.
+async fn connect(addr: SocketAddr, hp: &HostPort) -> Step<redis::aio::MultiplexedConnection> {
+    use redis::IntoConnectionInfo;
+
+    let settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+    let info = redis::ConnectionAddr::Tcp(addr.ip().to_string(), addr.port())
+        .into_connection_info()
+        .map_err(|e| redis_failure(&e, hp))?
+        .set_redis_settings(settings);
+    let client = redis::Client::open(info).map_err(|e| redis_failure(&e, hp))?;
+    // The crate's own 1 s / 500 ms defaults would cut in before our timeout.
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(None)
+        .set_response_timeout(None);
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| redis_failure(&e, hp))
 }
 
 pub(super) fn redis_failure(e: &redis::RedisError, hp: &HostPort) -> Failure {

@@ -1,6 +1,9 @@
 //! Name resolution, and the HOST and TCP probes.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+
+use crate::egress::ResolveError;
 
 use super::address::{parse_host_only, parse_host_port, HostPort};
 use super::errors::io_failure;
@@ -12,13 +15,64 @@ pub(super) fn endpoint(target: &ProbeTarget) -> Step<HostPort> {
         .map_err(|e| Failure::new(ProbeErrorKind::BadAddress, e))
 }
 
-/// Resolves a host name (IP literals resolve to themselves) so that DNS
-/// failures are reported as such, whatever client library runs next.
-pub(super) async fn resolve(host: &str, port: u16) -> Step<Vec<SocketAddr>> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+/// The addresses of `host` the egress policy permits (IP literals resolve to
+/// themselves), with DNS failures and refusals told apart. Client libraries are
+/// handed these addresses, never the name, so what was checked is what they dial.
+pub(super) async fn resolve(target: &ProbeTarget, host: &str, port: u16) -> Step<Vec<SocketAddr>> {
+    target
+        .network
+        .policy
+        .resolve(host, port)
+        .await
+        .map_err(|error| match error {
+            ResolveError::Denied(denied) => Failure::new(
+                ProbeErrorKind::EgressDenied,
+                format!("Not connecting to {host}: {denied}"),
+            ),
+            ResolveError::Dns { source, .. } => Failure::new(
+                ProbeErrorKind::Dns,
+                format!("Could not resolve host name {host}: {source}"),
+            ),
+            ResolveError::NoAddress { .. } => Failure::new(
+                ProbeErrorKind::Dns,
+                format!("Host name {host} resolved to no addresses"),
+            ),
+        })
+}
+
+/// Runs `attempt` on each address in turn until one gets further than a refused
+/// (or otherwise failed) connection; the last failure when none does.
+pub(super) async fn on_first_reachable<T, Attempt>(
+    addrs: &[SocketAddr],
+    attempt: impl Fn(SocketAddr) -> Attempt,
+) -> Step<T>
+where
+    Attempt: Future<Output = Step<T>>,
+{
+    let mut last = None;
+    for addr in addrs {
+        match attempt(*addr).await {
+            Err(failure)
+                if matches!(
+                    failure.kind,
+                    ProbeErrorKind::Refused | ProbeErrorKind::Other
+                ) =>
+            {
+                last = Some(failure);
+            }
+            done => return done,
+        }
     }
-    match tokio::net::lookup_host((host, port)).await {
+    Err(last.unwrap_or_else(|| Failure::new(ProbeErrorKind::Dns, "No address to connect to")))
+}
+
+/// Resolves a host name for the HOST probe, which only reports the addresses
+/// and connects to none of them.
+async fn lookup(host: &str) -> Step<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, 0)]);
+    }
+    match tokio::net::lookup_host((host, 0)).await {
         Ok(addrs) => {
             let addrs: Vec<SocketAddr> = addrs.collect();
             if addrs.is_empty() {
@@ -40,7 +94,7 @@ pub(super) async fn resolve(host: &str, port: u16) -> Step<Vec<SocketAddr>> {
 pub(super) async fn probe_host(target: &ProbeTarget) -> Step<Success> {
     let host = parse_host_only(&target.address)
         .map_err(|e| Failure::new(ProbeErrorKind::BadAddress, e))?;
-    let addrs = resolve(&host, 0).await?;
+    let addrs = lookup(&host).await?;
     let mut ips: Vec<String> = Vec::new();
     for addr in addrs {
         let ip = addr.ip().to_string();
@@ -57,7 +111,7 @@ pub(super) async fn probe_host(target: &ProbeTarget) -> Step<Success> {
 
 pub(super) async fn probe_tcp(target: &ProbeTarget) -> Step<Success> {
     let hp = endpoint(target)?;
-    let addrs = resolve(&hp.host, hp.port).await?;
+    let addrs = resolve(target, &hp.host, hp.port).await?;
     match tokio::net::TcpStream::connect(&addrs[..]).await {
         Ok(stream) => {
             let peer = stream

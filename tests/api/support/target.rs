@@ -10,7 +10,8 @@
 //! - `/text`: plain text with keywords in mixed case;
 //! - `/token`: `{"token": "..."}`, the token `/needs-token` wants;
 //! - `/needs-token`: 200 with `Authorization: Bearer <token>`, 401 otherwise;
-//! - `/redirect` (302 to `/json`) and `/redirect-loop` (302 to itself);
+//! - `/redirect` (302 to `/json`), `/redirect-loop` (302 to itself) and
+//!   `/redirect-to?url=…` (302 to that URL);
 //! - `/bytes/:n`: a body of `n` bytes.
 //!
 //! A second, raw TCP listener serves [`TargetServer::drop_url`] (reads the request,
@@ -79,6 +80,7 @@ impl TargetServer {
             .at("/needs-token", get(needs_token))
             .at("/redirect", get(redirect))
             .at("/redirect-loop", get(redirect_loop))
+            .at("/redirect-to", get(redirect_to))
             .at("/bytes/:n", get(bytes_body))
             .data(State {
                 token: token.clone(),
@@ -305,6 +307,18 @@ fn redirect_loop() -> Response {
     Response::builder()
         .status(StatusCode::FOUND)
         .header(header::LOCATION, "/redirect-loop")
+        .body(())
+}
+
+#[handler]
+fn redirect_to(req: &Request) -> Response {
+    let location = query_pairs(req)
+        .into_iter()
+        .find_map(|(name, value)| (name == "url").then_some(value))
+        .unwrap_or_else(|| "/json".to_string());
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, location)
         .body(())
 }
 

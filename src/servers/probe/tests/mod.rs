@@ -17,7 +17,8 @@ use super::*;
 const PASSWORD: &str = "Sup3r-S3cret-Pw!";
 
 fn target(kind: ServerKind, address: &str) -> ProbeTarget {
-    let mut t = ProbeTarget::new(kind, address);
+    let network = ProbeNetwork::new(Arc::new(EgressPolicy::default()));
+    let mut t = ProbeTarget::new(kind, address, network);
     t.timeout = Duration::from_secs(5);
     t
 }
@@ -100,6 +101,7 @@ async fn closed_port() -> u16 {
 }
 
 mod addresses;
+mod egress;
 mod http;
 mod live;
 mod network;

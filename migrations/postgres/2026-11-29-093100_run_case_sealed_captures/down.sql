@@ -1,0 +1,1 @@
+ALTER TABLE run_cases DROP COLUMN sealed_captures;
