@@ -16,6 +16,7 @@ mod probes;
 mod projects;
 mod runs;
 mod schema;
+mod storage;
 mod servers;
 mod tasks;
 mod transfer;
