@@ -8,10 +8,11 @@ use crate::error::GqlResult;
 use crate::graphql::pagination::{CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::monitoring::graphql::{metric_buckets, MetricBucket, MetricRange};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::credentials;
-use super::model::{ServerFilter, ServerRow, ServerStatus};
+use super::model::{CredentialRow, ServerFilter, ServerRow, ServerStatus};
 use super::probe::{ProbeOutcome, ProbeTarget, ServerKind};
 use super::service::{self, NewServer, ServerUpdate};
 
@@ -35,7 +36,7 @@ impl Server {
 
     /// Kind of server.
     async fn kind(&self) -> ServerKind {
-        self.0.kind()
+        self.0.kind
     }
 
     /// Name, unique in the project.
@@ -44,8 +45,8 @@ impl Server {
     }
 
     /// Tags (alert rules may target a tag).
-    async fn tags(&self) -> Vec<String> {
-        self.0.tag_list()
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
     }
 
     /// URL (HTTP), host name (HOST) or `host:port`.
@@ -70,7 +71,7 @@ impl Server {
 
     /// Health as the last probe saw it.
     async fn status(&self) -> ServerStatus {
-        self.0.status()
+        self.0.status
     }
 
     /// When the status last changed.
@@ -289,7 +290,8 @@ impl ServerQuery {
     ) -> GqlResult<Option<Server>> {
         let viewer = ctx.viewer().await?;
         let (server, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+            ProjectAccess::for_object::<ServerRow>(ctx.app(), &viewer, &id, ProjectRole::Viewer)
+                .await?;
         Ok(Some(Server(server)))
     }
 
@@ -309,7 +311,8 @@ impl ServerQuery {
         let page = PageRequest::new(first, after)?;
         let filter = ServerFilter { kind, tag, status };
         // Tags are JSON text, so the filter runs here; a project has hundreds of servers, not millions.
-        let matching = ServerRow::list(&ctx.app().db, access.project_id(), &filter).await?;
+        let matching =
+            ServerRow::list(&mut ctx.app().db.conn().await?, access.scope(), &filter).await?;
         let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
         let rows: Vec<ServerRow> = matching
             .into_iter()
@@ -332,7 +335,7 @@ impl ServerQuery {
         let access = ctx
             .project_access(&project_id, ProjectRole::Maintainer)
             .await?;
-        let rows = super::model::CredentialRow::list(&ctx.app().db, access.project_id()).await?;
+        let rows = CredentialRow::list(&mut ctx.app().db.conn().await?, access.scope()).await?;
         Ok(rows.into_iter().map(Credential::from).collect())
     }
 }
@@ -374,9 +377,13 @@ impl ServerMutation {
         #[graphql(desc = "The server and the changes.")] input: UpdateServerInput,
     ) -> GqlResult<ServerPayload> {
         let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (server, access) = ProjectAccess::for_object::<ServerRow>(
+            ctx.app(),
+            &viewer,
+            &input.id,
+            ProjectRole::Maintainer,
+        )
+        .await?;
         let update = ServerUpdate {
             name: input.name,
             tags: input.tags,
@@ -398,9 +405,13 @@ impl ServerMutation {
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<DeletePayload> {
         let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (server, access) = ProjectAccess::for_object::<ServerRow>(
+            ctx.app(),
+            &viewer,
+            &input.id,
+            ProjectRole::Maintainer,
+        )
+        .await?;
         service::delete_server(ctx.app(), &access, &server).await?;
         Ok(DeletePayload {
             deleted_id: input.id,
@@ -414,13 +425,14 @@ impl ServerMutation {
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<AgentTokenPayload> {
         let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
-        let token = service::create_agent_token(ctx.app(), &access, &server).await?;
-        let server = ServerRow::find(&ctx.app().db, &server.id)
-            .await?
-            .unwrap_or(server);
+        let (server, access) = ProjectAccess::for_object::<ServerRow>(
+            ctx.app(),
+            &viewer,
+            &input.id,
+            ProjectRole::Maintainer,
+        )
+        .await?;
+        let (token, server) = service::create_agent_token(ctx.app(), &access, &server).await?;
         Ok(AgentTokenPayload {
             token,
             server: Server(server),
@@ -434,13 +446,14 @@ impl ServerMutation {
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<ServerPayload> {
         let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
-        service::revoke_agent_token(ctx.app(), &access, &server).await?;
-        let server = ServerRow::find(&ctx.app().db, &server.id)
-            .await?
-            .unwrap_or(server);
+        let (server, access) = ProjectAccess::for_object::<ServerRow>(
+            ctx.app(),
+            &viewer,
+            &input.id,
+            ProjectRole::Maintainer,
+        )
+        .await?;
+        let server = service::revoke_agent_token(ctx.app(), &access, &server).await?;
         Ok(ServerPayload {
             server: Server(server),
         })
@@ -457,8 +470,13 @@ impl ServerMutation {
         let viewer = ctx.viewer().await?;
         match (server_id, input) {
             (Some(id), None) => {
-                let (server, _) =
-                    service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+                let (server, _) = ProjectAccess::for_object::<ServerRow>(
+                    ctx.app(),
+                    &viewer,
+                    &id,
+                    ProjectRole::Member,
+                )
+                .await?;
                 Ok(service::test_server(ctx.app(), &server).await?)
             }
             (None, Some(input)) => {
@@ -505,9 +523,13 @@ impl ServerMutation {
         #[graphql(desc = "The credential and the changes.")] input: UpdateCredentialInput,
     ) -> GqlResult<CredentialPayload> {
         let viewer = ctx.viewer().await?;
-        let (credential, access) =
-            credentials::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (credential, access) = ProjectAccess::for_object::<CredentialRow>(
+            ctx.app(),
+            &viewer,
+            &input.id,
+            ProjectRole::Maintainer,
+        )
+        .await?;
         let row = credentials::update_credential(
             ctx.app(),
             &access,
@@ -529,9 +551,13 @@ impl ServerMutation {
         #[graphql(desc = "The credential.")] input: CredentialIdInput,
     ) -> GqlResult<DeletePayload> {
         let viewer = ctx.viewer().await?;
-        let (credential, access) =
-            credentials::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (credential, access) = ProjectAccess::for_object::<CredentialRow>(
+            ctx.app(),
+            &viewer,
+            &input.id,
+            ProjectRole::Maintainer,
+        )
+        .await?;
         credentials::delete_credential(ctx.app(), &access, &credential).await?;
         Ok(DeletePayload {
             deleted_id: input.id,

@@ -10,6 +10,7 @@ use futures_util::{Stream, StreamExt};
 use crate::error::{GqlResult, GraphqlError};
 use crate::graphql::pagination::{CursorConnection, PageRequest};
 use crate::graphql::ContextExt;
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::action::{TaskActionInput, TaskPolicyInput};
@@ -92,7 +93,8 @@ impl TaskQuery {
     ) -> GqlResult<Task> {
         let viewer = ctx.viewer().await?;
         let (task, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Viewer)
+                .await?;
         Ok(Task(task))
     }
 
@@ -106,15 +108,15 @@ impl TaskQuery {
     ) -> GqlResult<CursorConnection<Task, TaskConnection, TaskEdge>> {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
         let page = PageRequest::new(first, after)?;
-        let db = &ctx.app().db;
+        let mut conn = ctx.app().db.conn().await?;
         let rows = TaskRow::page(
-            db,
-            access.project_id(),
+            &mut conn,
+            access.scope(),
             page.after_id.as_deref(),
             page.fetch_limit(),
         )
         .await?;
-        let total = TaskRow::count(db, access.project_id()).await?;
+        let total = TaskRow::count(&mut conn, access.scope()).await?;
         Ok(page.connection(rows, total, |row| &row.id, Task))
     }
 
@@ -172,7 +174,8 @@ impl TaskMutation {
     ) -> GqlResult<Task> {
         let viewer = ctx.viewer().await?;
         let (task, access) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member)
+                .await?;
         let changes = TaskChanges {
             name: input.name,
             description: input.description,
@@ -193,7 +196,8 @@ impl TaskMutation {
     ) -> GqlResult<ID> {
         let viewer = ctx.viewer().await?;
         let (task, access) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member)
+                .await?;
         service::delete_task(ctx.app(), &access, &task).await?;
         Ok(id)
     }
@@ -242,7 +246,8 @@ impl TaskMutation {
     ) -> GqlResult<TaskFire> {
         let viewer = ctx.viewer().await?;
         let (task, access) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member)
+                .await?;
         Ok(TaskFire(
             service::run_task_now(ctx.app(), &access, &task).await?,
         ))
@@ -252,7 +257,7 @@ impl TaskMutation {
 async fn change_state(ctx: &Context<'_>, id: ID, change: StateChange) -> GqlResult<Task> {
     let viewer = ctx.viewer().await?;
     let (task, access) =
-        service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+        ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
     Ok(Task(
         service::change_state(ctx.app(), &access, &task, change).await?,
     ))

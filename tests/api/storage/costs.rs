@@ -1,4 +1,4 @@
-//! Storage foundations: what a request costs in statements and connection checkouts.
+//! What a request costs in statements and connection checkouts.
 
 use std::sync::Arc;
 
@@ -82,7 +82,8 @@ fn http_case(name: &str) -> NewCase {
 }
 
 /// `startRun` as its resolver does it (after authentication): the project
-/// access check, then the service.
+/// access check, then the service. Before connections were passed down, this
+/// took 11 statements on 6 checkouts on both backends.
 async fn measure_start_run(backend: Backend) -> (u64, u64) {
     let node = BareNode::start(backend).await;
     let app = &node.app;
@@ -122,7 +123,7 @@ async fn measure_start_run(backend: Backend) -> (u64, u64) {
 }
 
 /// Statements and checkouts of `startRun` with three cases, at most.
-const START_RUN_BUDGET: (u64, u64) = (11, 6);
+const START_RUN_BUDGET: (u64, u64) = (11, 5);
 
 #[tokio::test(flavor = "current_thread")]
 async fn start_run_statements_and_checkouts_sqlite() {
