@@ -8,7 +8,6 @@ use crate::error::{AppError, GqlResult};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::pagination::{CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
-use crate::projects::access::ProjectAccess;
 use crate::projects::graphql::Project;
 use crate::projects::model::ProjectRole;
 use crate::users::graphql::User;
@@ -155,10 +154,9 @@ impl CaseQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The case's id.")] id: ID,
     ) -> GqlResult<Option<Case>> {
-        let viewer = ctx.viewer().await?;
-        let (case, _) =
-            ProjectAccess::for_object::<CaseRow>(ctx.app(), &viewer, &id, ProjectRole::Viewer)
-                .await?;
+        let (case, _) = ctx
+            .object_access::<CaseRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Some(Case(case)))
     }
 
@@ -312,14 +310,9 @@ impl CaseMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The case and the fields to change.")] input: UpdateCaseInput,
     ) -> GqlResult<CasePayload> {
-        let viewer = ctx.viewer().await?;
-        let (case, access) = ProjectAccess::for_object::<CaseRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Member,
-        )
-        .await?;
+        let (case, access) = ctx
+            .object_access::<CaseRow>(&input.id, ProjectRole::Member)
+            .await?;
         let edit = CaseEdit {
             name: input.name,
             description: input.description,
@@ -338,14 +331,9 @@ impl CaseMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The case and the copy's name.")] input: CopyCaseInput,
     ) -> GqlResult<CasePayload> {
-        let viewer = ctx.viewer().await?;
-        let (case, access) = ProjectAccess::for_object::<CaseRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Member,
-        )
-        .await?;
+        let (case, access) = ctx
+            .object_access::<CaseRow>(&input.id, ProjectRole::Member)
+            .await?;
         let row = service::copy_case(ctx.app(), &access, &case, input.name).await?;
         Ok(CasePayload { case: Case(row) })
     }
@@ -356,14 +344,9 @@ impl CaseMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The case to delete.")] input: DeleteCaseInput,
     ) -> GqlResult<DeleteCasePayload> {
-        let viewer = ctx.viewer().await?;
-        let (case, access) = ProjectAccess::for_object::<CaseRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Member,
-        )
-        .await?;
+        let (case, access) = ctx
+            .object_access::<CaseRow>(&input.id, ProjectRole::Member)
+            .await?;
         service::delete_case(ctx.app(), &access, &case).await?;
         Ok(DeleteCasePayload {
             deleted_case_id: input.id,

@@ -4,7 +4,7 @@ use crate::db::schema::cases;
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::{ProjectOwned, ProjectScope};
+use crate::projects::access::ProjectScope;
 use crate::users::model::{escape_like, lower};
 use chrono::NaiveDateTime;
 use diesel::{AsChangeset, Insertable, Queryable, Selectable};
@@ -89,17 +89,7 @@ pub enum SortDirection {
     Desc,
 }
 
-impl ProjectOwned for CaseRow {
-    const NAME: &'static str = "case";
-
-    async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
-        Self::find(conn, id).await
-    }
-
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+crate::project_owned!(CaseRow, "case");
 
 /// One project's `cases` narrowed by a [`CaseFilter`], boxed for the backend in use.
 macro_rules! filtered_cases {

@@ -74,6 +74,10 @@ macro_rules! stored_enum {
         $crate::stored_enum!(@expression $type, diesel::sql_types::Text);
         $crate::stored_enum!(@expression $type, diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
+        $crate::stored_enum!(@text_column $type);
+    };
+    // Written with `as_str` and read with `FromStr`, on either backend.
+    (@text_column $type:ident) => {
         impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $type
         where
             DB: diesel::backend::Backend,
@@ -148,11 +152,16 @@ macro_rules! stored_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
             serde::Serialize,
             serde::Deserialize,
             diesel::expression::AsExpression,
-            diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
         #[serde(transparent)]
@@ -162,6 +171,11 @@ macro_rules! stored_id {
             /// A new, time-ordered id.
             pub fn generate() -> Self {
                 Self(uuid::Uuid::now_v7().to_string())
+            }
+
+            /// The id as stored.
+            pub fn as_str(&self) -> &str {
+                &self.0
             }
         }
 
@@ -174,6 +188,14 @@ macro_rules! stored_id {
         impl From<$name> for String {
             fn from(id: $name) -> Self {
                 id.0
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::convert::Infallible;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Ok(Self(text.to_owned()))
             }
         }
 
@@ -191,29 +213,7 @@ macro_rules! stored_id {
             }
         }
 
-        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-        {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, DB>,
-            ) -> diesel::serialize::Result {
-                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(&self.0, out)
-            }
-        }
-
-        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)
-                    .map(Self)
-            }
-        }
+        $crate::stored_enum!(@text_column $name);
     };
 }
 

@@ -9,7 +9,7 @@ use crate::db::schema::environments;
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::{ProjectOwned, ProjectScope};
+use crate::projects::access::ProjectScope;
 
 /// A stored environment; `variables` is a JSON list of [`StoredVariable`].
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,17 +53,7 @@ impl EnvironmentRow {
     }
 }
 
-impl ProjectOwned for EnvironmentRow {
-    const NAME: &'static str = "environment";
-
-    async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
-        Self::find(conn, id).await
-    }
-
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+crate::project_owned!(EnvironmentRow, "environment");
 
 /// Database methods.
 impl EnvironmentRow {

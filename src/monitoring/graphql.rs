@@ -12,7 +12,6 @@ use crate::audit::graphql::AuditEntry;
 use crate::auth::Session;
 use crate::error::{AppError, AppResult, GqlResult, GraphqlError};
 use crate::graphql::{utc, ContextExt};
-use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 use crate::runs::graphql::Run;
 use crate::servers::graphql::Server;
@@ -327,14 +326,9 @@ impl MonitoringSubscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] server_id: ID,
     ) -> Result<impl Stream<Item = MetricSample>, GraphqlError> {
-        let viewer = ctx.viewer().await?;
-        let (server, _) = ProjectAccess::for_object::<ServerRow>(
-            ctx.app(),
-            &viewer,
-            &server_id,
-            ProjectRole::Viewer,
-        )
-        .await?;
+        let (server, _) = ctx
+            .object_access::<ServerRow>(&server_id, ProjectRole::Viewer)
+            .await?;
         let batches = ctx
             .app()
             .bus

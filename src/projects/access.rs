@@ -86,6 +86,28 @@ pub trait ProjectOwned: Sized + Send {
     fn project_id(&self) -> &str;
 }
 
+/// Implements [`ProjectOwned`] for a row with a `project_id` column and an
+/// inherent `find(conn, id)`: `project_owned!(CaseRow, "case");`.
+#[macro_export]
+macro_rules! project_owned {
+    ($row:ty, $name:literal) => {
+        impl $crate::projects::access::ProjectOwned for $row {
+            const NAME: &'static str = $name;
+
+            async fn find(
+                conn: &mut $crate::db::Conn,
+                id: &str,
+            ) -> $crate::db::DbResult<Option<Self>> {
+                <$row>::find(conn, id).await
+            }
+
+            fn project_id(&self) -> &str {
+                &self.project_id
+            }
+        }
+    };
+}
+
 /// A project the caller may act on with at least the role asked for.
 #[derive(Debug, Clone)]
 pub struct ProjectAccess {

@@ -8,7 +8,6 @@ use crate::error::GqlResult;
 use crate::graphql::pagination::{CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 use crate::monitoring::graphql::{metric_buckets, MetricBucket, MetricRange};
-use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::credentials;
@@ -288,10 +287,9 @@ impl ServerQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The server's id.")] id: ID,
     ) -> GqlResult<Option<Server>> {
-        let viewer = ctx.viewer().await?;
-        let (server, _) =
-            ProjectAccess::for_object::<ServerRow>(ctx.app(), &viewer, &id, ProjectRole::Viewer)
-                .await?;
+        let (server, _) = ctx
+            .object_access::<ServerRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Some(Server(server)))
     }
 
@@ -376,14 +374,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server and the changes.")] input: UpdateServerInput,
     ) -> GqlResult<ServerPayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) = ProjectAccess::for_object::<ServerRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         let update = ServerUpdate {
             name: input.name,
             tags: input.tags,
@@ -404,14 +397,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<DeletePayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) = ProjectAccess::for_object::<ServerRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         service::delete_server(ctx.app(), &access, &server).await?;
         Ok(DeletePayload {
             deleted_id: input.id,
@@ -424,14 +412,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<AgentTokenPayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) = ProjectAccess::for_object::<ServerRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         let (token, server) = service::create_agent_token(ctx.app(), &access, &server).await?;
         Ok(AgentTokenPayload {
             token,
@@ -445,14 +428,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<ServerPayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) = ProjectAccess::for_object::<ServerRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         let server = service::revoke_agent_token(ctx.app(), &access, &server).await?;
         Ok(ServerPayload {
             server: Server(server),
@@ -470,13 +448,9 @@ impl ServerMutation {
         let viewer = ctx.viewer().await?;
         match (server_id, input) {
             (Some(id), None) => {
-                let (server, _) = ProjectAccess::for_object::<ServerRow>(
-                    ctx.app(),
-                    &viewer,
-                    &id,
-                    ProjectRole::Member,
-                )
-                .await?;
+                let (server, _) = ctx
+                    .object_access::<ServerRow>(&id, ProjectRole::Member)
+                    .await?;
                 Ok(service::test_server(ctx.app(), &server).await?)
             }
             (None, Some(input)) => {
@@ -522,14 +496,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The credential and the changes.")] input: UpdateCredentialInput,
     ) -> GqlResult<CredentialPayload> {
-        let viewer = ctx.viewer().await?;
-        let (credential, access) = ProjectAccess::for_object::<CredentialRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (credential, access) = ctx
+            .object_access::<CredentialRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         let row = credentials::update_credential(
             ctx.app(),
             &access,
@@ -550,14 +519,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The credential.")] input: CredentialIdInput,
     ) -> GqlResult<DeletePayload> {
-        let viewer = ctx.viewer().await?;
-        let (credential, access) = ProjectAccess::for_object::<CredentialRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (credential, access) = ctx
+            .object_access::<CredentialRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         credentials::delete_credential(ctx.app(), &access, &credential).await?;
         Ok(DeletePayload {
             deleted_id: input.id,

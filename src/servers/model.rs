@@ -7,7 +7,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use crate::db::schema::{credentials, servers};
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbResult};
-use crate::projects::access::{ProjectOwned, ProjectScope};
+use crate::projects::access::ProjectScope;
 use crate::{db_run, stored_enum};
 
 use super::probe::ServerKind;
@@ -89,29 +89,9 @@ pub struct ServerFilter {
     pub status: Option<ServerStatus>,
 }
 
-impl ProjectOwned for ServerRow {
-    const NAME: &'static str = "server";
+crate::project_owned!(ServerRow, "server");
 
-    async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
-        Self::find(conn, id).await
-    }
-
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
-
-impl ProjectOwned for CredentialRow {
-    const NAME: &'static str = "credential";
-
-    async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
-        Self::find(conn, id).await
-    }
-
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+crate::project_owned!(CredentialRow, "credential");
 
 /// Database methods.
 impl ServerRow {

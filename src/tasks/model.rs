@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::{runs, task_fires, tasks};
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbError, DbResult};
-use crate::projects::access::{ProjectOwned, ProjectScope};
+use crate::projects::access::ProjectScope;
 use crate::runs::state::ACTIVE_STATUSES;
 use crate::{db_run, stored_enum};
 
@@ -107,17 +107,7 @@ stored_enum!(FireOutcome {
     Failed = "FAILED",
 });
 
-impl ProjectOwned for TaskRow {
-    const NAME: &'static str = "task";
-
-    async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
-        Self::find(conn, id).await
-    }
-
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+crate::project_owned!(TaskRow, "task");
 
 /// Database methods.
 impl TaskRow {

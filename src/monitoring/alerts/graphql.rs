@@ -6,7 +6,6 @@ use futures_util::{Stream, StreamExt};
 
 use crate::error::{GqlResult, GraphqlError};
 use crate::graphql::{utc, ContextExt};
-use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::model::{AlertRow, AlertRuleRow, SilenceRow};
@@ -285,14 +284,9 @@ impl AlertMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The rule.")] input: AlertRuleIdInput,
     ) -> GqlResult<ID> {
-        let viewer = ctx.viewer().await?;
-        let (rule, access) = ProjectAccess::for_object::<AlertRuleRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (rule, access) = ctx
+            .object_access::<AlertRuleRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         super::delete_rule(ctx.app(), &access, &rule).await?;
         Ok(input.id)
     }
@@ -326,14 +320,9 @@ impl AlertMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The silence.")] input: SilenceIdInput,
     ) -> GqlResult<ID> {
-        let viewer = ctx.viewer().await?;
-        let (silence, access) = ProjectAccess::for_object::<SilenceRow>(
-            ctx.app(),
-            &viewer,
-            &input.id,
-            ProjectRole::Maintainer,
-        )
-        .await?;
+        let (silence, access) = ctx
+            .object_access::<SilenceRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         super::end_silence(ctx.app(), &access, &silence).await?;
         Ok(input.id)
     }

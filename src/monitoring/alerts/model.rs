@@ -9,7 +9,7 @@ use crate::db::schema::{alert_rules, alerts, silences};
 use crate::db::stored::unreadable_row;
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::{ProjectOwned, ProjectScope};
+use crate::projects::access::ProjectScope;
 
 use super::{AlertState, Comparison, Severity};
 
@@ -68,29 +68,9 @@ pub struct SilenceRow {
     pub created_at: NaiveDateTime,
 }
 
-impl ProjectOwned for AlertRuleRow {
-    const NAME: &'static str = "alert rule";
+crate::project_owned!(AlertRuleRow, "alert rule");
 
-    async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
-        Self::find(conn, id).await
-    }
-
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
-
-impl ProjectOwned for SilenceRow {
-    const NAME: &'static str = "silence";
-
-    async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
-        Self::find(conn, id).await
-    }
-
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+crate::project_owned!(SilenceRow, "silence");
 
 /// Database methods.
 impl AlertRuleRow {

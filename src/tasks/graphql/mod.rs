@@ -10,7 +10,6 @@ use futures_util::{Stream, StreamExt};
 use crate::error::{GqlResult, GraphqlError};
 use crate::graphql::pagination::{CursorConnection, PageRequest};
 use crate::graphql::ContextExt;
-use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::action::{TaskActionInput, TaskPolicyInput};
@@ -91,10 +90,9 @@ impl TaskQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
     ) -> GqlResult<Task> {
-        let viewer = ctx.viewer().await?;
-        let (task, _) =
-            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Viewer)
-                .await?;
+        let (task, _) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Task(task))
     }
 
@@ -172,10 +170,9 @@ impl TaskMutation {
         #[graphql(desc = "The task.")] id: ID,
         #[graphql(desc = "What changes.")] input: UpdateTaskInput,
     ) -> GqlResult<Task> {
-        let viewer = ctx.viewer().await?;
-        let (task, access) =
-            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member)
-                .await?;
+        let (task, access) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Member)
+            .await?;
         let changes = TaskChanges {
             name: input.name,
             description: input.description,
@@ -194,10 +191,9 @@ impl TaskMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
     ) -> GqlResult<ID> {
-        let viewer = ctx.viewer().await?;
-        let (task, access) =
-            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member)
-                .await?;
+        let (task, access) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Member)
+            .await?;
         service::delete_task(ctx.app(), &access, &task).await?;
         Ok(id)
     }
@@ -244,10 +240,9 @@ impl TaskMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
     ) -> GqlResult<TaskFire> {
-        let viewer = ctx.viewer().await?;
-        let (task, access) =
-            ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member)
-                .await?;
+        let (task, access) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Member)
+            .await?;
         Ok(TaskFire(
             service::run_task_now(ctx.app(), &access, &task).await?,
         ))
@@ -255,9 +250,9 @@ impl TaskMutation {
 }
 
 async fn change_state(ctx: &Context<'_>, id: ID, change: StateChange) -> GqlResult<Task> {
-    let viewer = ctx.viewer().await?;
-    let (task, access) =
-        ProjectAccess::for_object::<TaskRow>(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+    let (task, access) = ctx
+        .object_access::<TaskRow>(&id, ProjectRole::Member)
+        .await?;
     Ok(Task(
         service::change_state(ctx.app(), &access, &task, change).await?,
     ))
