@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use serde_json::{json, Value};
 use tidewatch::cases::model::CaseRow;
+use tidewatch::cases::spec::{CaseKind, CaseSpec};
+use tidewatch::db::stored::Json;
 use tidewatch::{App, Config};
 
 const WORKERS: [i32; 3] = [1, 16, 64];
@@ -118,26 +120,30 @@ async fn main() {
         .as_str()
         .expect("project")
         .to_owned();
-    let spec = json!({ "http": { "request": { "method": "GET", "url": url }, "assertions": [{ "status": { "equals": 200 } }] } }).to_string();
+    let spec: CaseSpec = serde_json::from_value(json!({ "http": { "request": { "method": "GET", "url": url }, "assertions": [{ "status": { "equals": 200 } }] } }))
+        .expect("spec");
     let now = tidewatch::db::now();
     let rows: Vec<CaseRow> = (0..cases)
         .map(|index| CaseRow {
             id: uuid::Uuid::now_v7().to_string(),
             project_id: project.clone(),
-            kind: "HTTP".into(),
+            kind: CaseKind::Http,
             name: format!("case {index}"),
             description: String::new(),
-            tags: "[]".into(),
+            tags: Json(Vec::new()),
             priority: 0,
             active: true,
-            spec: spec.clone(),
+            spec: Json(spec.clone()),
             created_by: user_id.clone(),
             updated_by: user_id.clone(),
             created_at: now,
             updated_at: now,
         })
         .collect();
-    CaseRow::insert_all(&app.db, &rows).await.expect("cases");
+    app.db
+        .transaction(async |conn| CaseRow::insert_all(conn, &rows).await)
+        .await
+        .expect("cases");
 
     println!("{cases} HTTP cases (GET {url}, one status assertion), SQLite, loopback");
     println!(

@@ -205,11 +205,11 @@ async fn run(label: &str, url: &str, data_dir: &std::path::Path) -> anyhow::Resu
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     let window = |at: DateTime<Utc>| at >= first_minute && at <= last_minute;
     for id in &task_ids {
-        for fire in FireRow::page(&app.db, id, None, 1000).await? {
+        for fire in FireRow::page(&mut app.db.conn().await?, id, None, 1000).await? {
             if !window(fire.fire_at.and_utc()) {
                 continue;
             }
-            *outcomes.entry(fire.outcome.clone()).or_default() += 1;
+            *outcomes.entry(fire.outcome.to_string()).or_default() += 1;
             #[allow(clippy::cast_precision_loss)]
             claim.push(
                 (fire.claimed_at - fire.fire_at)

@@ -106,16 +106,16 @@ impl AuditQuery {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
         let page = PageRequest::new(first, after)?;
         let filter = AuditFilter::from(filter.unwrap_or_default());
-        let db = &ctx.app().db;
+        let mut conn = ctx.app().db.conn().await?;
         let rows = AuditRow::page(
-            db,
-            access.project_id(),
+            &mut conn,
+            access.scope(),
             &filter,
             page.after_id.as_deref(),
             Some(page.fetch_limit()),
         )
         .await?;
-        let total = AuditRow::count(db, access.project_id(), &filter).await?;
+        let total = AuditRow::count(&mut conn, access.scope(), &filter).await?;
         Ok(page.connection(rows, total, |row| &row.id, AuditEntry))
     }
 
@@ -128,7 +128,8 @@ impl AuditQuery {
     ) -> GqlResult<String> {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
         let filter = AuditFilter::from(filter.unwrap_or_default());
-        let rows = AuditRow::page(&ctx.app().db, access.project_id(), &filter, None, None).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let rows = AuditRow::page(&mut conn, access.scope(), &filter, None, None).await?;
         Ok(audit_csv(&rows)?)
     }
 }

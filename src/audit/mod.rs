@@ -3,10 +3,8 @@
 pub mod graphql;
 pub mod model;
 
-use crate::app::App;
 use crate::auth::Viewer;
-use crate::db::now;
-use crate::error::AppResult;
+use crate::db::{now, DbResult, DbSource};
 use crate::projects::access::ProjectAccess;
 
 use model::AuditRow;
@@ -25,8 +23,16 @@ pub struct AuditEvent<'a> {
     pub summary: String,
 }
 
-/// Records `event` as done by `actor`.
-pub async fn record(app: &App, actor: &Viewer, event: AuditEvent<'_>) -> AppResult<()> {
+/// Records `event` as done by `actor`, on `conn`: pass the transaction that
+/// made the change, so the change and its entry commit together.
+///
+/// Transition: `createProject` and runs still pass the `App` (a connection of
+/// the entry's own) until they open a transaction.
+pub async fn record<'c>(
+    conn: impl Into<DbSource<'c>>,
+    actor: &Viewer,
+    event: AuditEvent<'_>,
+) -> DbResult<()> {
     let row = AuditRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: event.project_id.map(str::to_owned),
@@ -38,22 +44,21 @@ pub async fn record(app: &App, actor: &Viewer, event: AuditEvent<'_>) -> AppResu
         summary: event.summary,
         created_at: now(),
     };
-    row.insert(&app.db).await?;
-    Ok(())
+    row.insert(conn.into().lease().await?.conn()).await
 }
 
 /// Records a change to an object of the project `access` is for, done by its viewer.
-pub async fn record_in_project(
-    app: &App,
+pub async fn record_in_project<'c>(
+    conn: impl Into<DbSource<'c>>,
     access: &ProjectAccess,
     object_type: &str,
     action: &str,
     object_id: &str,
     summary: String,
-) -> AppResult<()> {
+) -> DbResult<()> {
     record(
-        app,
-        &access.viewer,
+        conn,
+        access.viewer(),
         AuditEvent {
             project_id: Some(access.project_id()),
             action,

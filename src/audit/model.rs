@@ -5,8 +5,9 @@ use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
 use diesel::{Insertable, Queryable, Selectable};
 
 use crate::db::schema::audit_entries;
-use crate::db::{Database, DbResult};
+use crate::db::{Conn, DbResult};
 use crate::db_run;
+use crate::projects::access::ProjectScope;
 
 /// A stored audit entry.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -40,10 +41,10 @@ pub struct AuditFilter {
 
 /// `audit_entries` of one project narrowed by an [`AuditFilter`].
 macro_rules! filtered_audit {
-    ($project_id:expr, $filter:expr) => {{
+    ($scope:expr, $filter:expr) => {{
         let filter: &AuditFilter = $filter;
         let mut query = audit_entries::table
-            .filter(audit_entries::project_id.eq($project_id.to_owned()))
+            .filter(audit_entries::project_id.eq($scope.project_id().to_owned()))
             .into_boxed();
         if let Some(actor_id) = filter.actor_id.clone() {
             query = query.filter(audit_entries::actor_id.eq(actor_id));
@@ -66,17 +67,16 @@ macro_rules! filtered_audit {
 
 /// Database methods.
 impl AuditRow {
-    /// Stores the entry.
     /// Deletes the project's entries older than `before`; how many went.
     pub async fn purge_before(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         before: NaiveDateTime,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(diesel::delete(
                 audit_entries::table
-                    .filter(audit_entries::project_id.eq(project_id))
+                    .filter(audit_entries::project_id.eq(scope.project_id()))
                     .filter(audit_entries::created_at.lt(before)),
             )
             .execute(conn)
@@ -84,8 +84,9 @@ impl AuditRow {
         })
     }
 
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    /// Stores the entry.
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(audit_entries::table)
                 .values(self)
                 .execute(conn)
@@ -96,14 +97,14 @@ impl AuditRow {
 
     /// Newest first, older than the cursor id; `limit: None` returns every match.
     pub async fn page(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         filter: &AuditFilter,
         before_id: Option<&str>,
         limit: Option<i64>,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
-            let mut query = filtered_audit!(project_id, filter).select(Self::as_select());
+        db_run!(conn, |conn| {
+            let mut query = filtered_audit!(scope, filter).select(Self::as_select());
             if let Some(before_id) = before_id {
                 query = query.filter(audit_entries::id.lt(before_id.to_owned()));
             }
@@ -115,9 +116,13 @@ impl AuditRow {
     }
 
     /// How many entries match.
-    pub async fn count(db: &Database, project_id: &str, filter: &AuditFilter) -> DbResult<i64> {
-        db_run!(db, |conn| {
-            Ok(filtered_audit!(project_id, filter)
+    pub async fn count(
+        conn: &mut Conn,
+        scope: &ProjectScope,
+        filter: &AuditFilter,
+    ) -> DbResult<i64> {
+        db_run!(conn, |conn| {
+            Ok(filtered_audit!(scope, filter)
                 .count()
                 .get_result(conn)
                 .await?)

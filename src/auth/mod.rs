@@ -31,9 +31,16 @@ pub struct Viewer {
     pub family_id: String,
 }
 
-/// Proof that the caller is an active admin.
+/// Proof that the caller is an active admin; only [`Viewer::require_admin`] makes one.
 #[derive(Debug, Clone)]
-pub struct AdminViewer(pub Viewer);
+pub struct AdminViewer(Viewer);
+
+impl AdminViewer {
+    /// The admin.
+    pub fn viewer(&self) -> &Viewer {
+        &self.0
+    }
+}
 
 impl Viewer {
     /// The user's id.

@@ -37,12 +37,12 @@ impl Case {
             .load_one(self.0.project_id.clone())
             .await?
             .ok_or(AppError::NotFound("project"))?;
-        Ok(Project::unranked(row))
+        Ok(Project::listed(row, None))
     }
 
     /// The kind, decided by which spec field is set.
     async fn kind(&self) -> CaseKind {
-        self.0.kind()
+        self.0.kind
     }
 
     /// Name.
@@ -56,8 +56,8 @@ impl Case {
     }
 
     /// Labels for finding and running cases together.
-    async fn tags(&self) -> Vec<String> {
-        self.0.tags()
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
     }
 
     /// 0 (most urgent) to 9.
@@ -71,8 +71,8 @@ impl Case {
     }
 
     /// The typed spec, exactly as written.
-    async fn spec(&self) -> GqlResult<CaseSpec> {
-        Ok(self.0.spec().map_err(AppError::internal)?)
+    async fn spec(&self) -> &CaseSpec {
+        &self.0.spec
     }
 
     /// Who created it (null once that account is deleted).
@@ -154,9 +154,9 @@ impl CaseQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The case's id.")] id: ID,
     ) -> GqlResult<Option<Case>> {
-        let viewer = ctx.viewer().await?;
-        let (case, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+        let (case, _) = ctx
+            .object_access::<CaseRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Some(Case(case)))
     }
 
@@ -178,17 +178,17 @@ impl CaseQuery {
         let offset = page.offset()?;
         let filter = CaseFilter::from(filter.unwrap_or_default());
         let order = order_by.unwrap_or_default();
-        let db = &ctx.app().db;
+        let mut conn = ctx.app().db.conn().await?;
         let rows = CaseRow::page(
-            db,
-            access.project_id(),
+            &mut conn,
+            access.scope(),
             &filter,
             (order.field, order.direction),
             offset,
             Some(page.fetch_limit()),
         )
         .await?;
-        let total = CaseRow::count(db, access.project_id(), &filter).await?;
+        let total = CaseRow::count(&mut conn, access.scope(), &filter).await?;
         Ok(page.offset_connection(rows, total, offset, Case))
     }
 }
@@ -311,9 +311,9 @@ impl CaseMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The case and the fields to change.")] input: UpdateCaseInput,
     ) -> GqlResult<CasePayload> {
-        let viewer = ctx.viewer().await?;
-        let (case, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Member).await?;
+        let (case, access) = ctx
+            .object_access::<CaseRow>(&input.id, ProjectRole::Member)
+            .await?;
         let edit = CaseEdit {
             name: input.name,
             description: input.description,
@@ -332,9 +332,9 @@ impl CaseMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The case and the copy's name.")] input: CopyCaseInput,
     ) -> GqlResult<CasePayload> {
-        let viewer = ctx.viewer().await?;
-        let (case, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Member).await?;
+        let (case, access) = ctx
+            .object_access::<CaseRow>(&input.id, ProjectRole::Member)
+            .await?;
         let row = service::copy_case(ctx.app(), &access, &case, input.name).await?;
         Ok(CasePayload { case: Case(row) })
     }
@@ -345,9 +345,9 @@ impl CaseMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The case to delete.")] input: DeleteCaseInput,
     ) -> GqlResult<DeleteCasePayload> {
-        let viewer = ctx.viewer().await?;
-        let (case, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Member).await?;
+        let (case, access) = ctx
+            .object_access::<CaseRow>(&input.id, ProjectRole::Member)
+            .await?;
         service::delete_case(ctx.app(), &access, &case).await?;
         Ok(DeleteCasePayload {
             deleted_case_id: input.id,

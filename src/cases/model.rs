@@ -1,17 +1,17 @@
 //! Case rows and their queries.
 
+use crate::db::schema::cases;
+use crate::db::stored::{unreadable_row, Json};
+use crate::db::{Conn, DbResult};
+use crate::db_run;
+use crate::projects::access::ProjectScope;
+use crate::users::model::{escape_like, lower};
 use chrono::NaiveDateTime;
 use diesel::{AsChangeset, Insertable, Queryable, Selectable};
 use diesel::{
     BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl,
     SelectableHelper, TextExpressionMethods,
 };
-use diesel_async::{AsyncConnection, RunQueryDsl};
-
-use crate::db::schema::cases;
-use crate::db::{Database, DbError, DbResult, Pools};
-use crate::db_run;
-use crate::users::model::{escape_like, lower};
 
 use super::spec::{CaseKind, CaseSpec};
 
@@ -24,13 +24,13 @@ const POSTGRES_ROWS_PER_INSERT: usize = 1000;
 pub struct CaseRow {
     pub id: String,
     pub project_id: String,
-    pub kind: String,
+    pub kind: CaseKind,
     pub name: String,
     pub description: String,
-    pub tags: String,
+    pub tags: Json<Vec<String>>,
     pub priority: i32,
     pub active: bool,
-    pub spec: String,
+    pub spec: Json<CaseSpec>,
     pub created_by: String,
     pub updated_by: String,
     pub created_at: NaiveDateTime,
@@ -41,13 +41,13 @@ pub struct CaseRow {
 #[derive(Debug, Default, Clone, AsChangeset)]
 #[diesel(table_name = cases)]
 pub struct CaseChanges {
-    pub kind: Option<String>,
+    pub kind: Option<CaseKind>,
     pub name: Option<String>,
     pub description: Option<String>,
-    pub tags: Option<String>,
+    pub tags: Option<Json<Vec<String>>>,
     pub priority: Option<i32>,
     pub active: Option<bool>,
-    pub spec: Option<String>,
+    pub spec: Option<Json<CaseSpec>>,
     pub updated_by: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
 }
@@ -89,48 +89,17 @@ pub enum SortDirection {
     Desc,
 }
 
-/// The stored spelling of a kind.
-pub fn kind_str(kind: CaseKind) -> &'static str {
-    match kind {
-        CaseKind::Http => "HTTP",
-        CaseKind::Perf => "PERF",
-        CaseKind::Script => "SCRIPT",
-        CaseKind::Ui => "UI",
-    }
-}
-
-/// Local methods.
-impl CaseRow {
-    /// The case's kind.
-    pub fn kind(&self) -> CaseKind {
-        match self.kind.as_str() {
-            "PERF" => CaseKind::Perf,
-            "SCRIPT" => CaseKind::Script,
-            "UI" => CaseKind::Ui,
-            _ => CaseKind::Http,
-        }
-    }
-
-    /// The parsed spec.
-    pub fn spec(&self) -> serde_json::Result<CaseSpec> {
-        serde_json::from_str(&self.spec)
-    }
-
-    /// The tags.
-    pub fn tags(&self) -> Vec<String> {
-        serde_json::from_str(&self.tags).unwrap_or_default()
-    }
-}
+crate::project_owned!(CaseRow, "case");
 
 /// One project's `cases` narrowed by a [`CaseFilter`], boxed for the backend in use.
 macro_rules! filtered_cases {
-    ($project_id:expr, $filter:expr) => {{
+    ($scope:expr, $filter:expr) => {{
         let filter: &CaseFilter = $filter;
         let mut query = cases::table
-            .filter(cases::project_id.eq($project_id.to_owned()))
+            .filter(cases::project_id.eq($scope.project_id().to_owned()))
             .into_boxed();
         if let Some(kind) = filter.kind {
-            query = query.filter(cases::kind.eq(kind_str(kind)));
+            query = query.filter(cases::kind.eq(kind));
         }
         for tag in &filter.tags {
             let pattern = format!("%{}%", escape_like(&serde_json::json!(tag).to_string()));
@@ -155,26 +124,12 @@ macro_rules! filtered_cases {
 
 /// Database methods.
 impl CaseRow {
-    /// Stores cases, all or none.
-    pub async fn insert_all(db: &Database, rows: &[Self]) -> DbResult<()> {
+    /// Stores cases; run it in a transaction, so they are stored all or none.
+    pub async fn insert_all(conn: &mut Conn, rows: &[Self]) -> DbResult<()> {
         // PostgreSQL takes many rows per statement; diesel cannot build that for
         // SQLite, where one statement per row inside the transaction is cheap anyway.
-        if let Pools::Postgres(pool) = &db.pools {
-            let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
-                    diesel::insert_into(cases::table)
-                        .values(chunk)
-                        .execute(conn)
-                        .await?;
-                }
-                Ok(())
-            })
-            .await?;
-            return Ok(());
-        }
-        db_run!(db, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        db_run!(conn,
+            sqlite: |conn| {
                 for row in rows {
                     diesel::insert_into(cases::table)
                         .values(row)
@@ -182,27 +137,35 @@ impl CaseRow {
                         .await?;
                 }
                 Ok(())
-            })
-            .await?;
-            Ok(())
-        })
+            },
+            postgres: |conn| {
+                for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
+                    diesel::insert_into(cases::table)
+                        .values(chunk)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            },
+        )
     }
 
     /// The case `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(cases::table
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            cases::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "cases", id))
         })
     }
 
     /// The cases with these ids, in no particular order.
-    pub async fn find_by_ids(db: &Database, ids: &[String]) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find_by_ids(conn: &mut Conn, ids: &[String]) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(cases::table
                 .filter(cases::id.eq_any(ids))
                 .select(Self::as_select())
@@ -211,27 +174,37 @@ impl CaseRow {
         })
     }
 
-    /// Applies `changes`; returns the updated row, if any.
-    pub async fn update(db: &Database, id: &str, changes: &CaseChanges) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(diesel::update(cases::table.find(id))
-                .set(changes)
-                .returning(Self::as_returning())
-                .get_result(conn)
-                .await
-                .optional()?)
+    /// Applies `changes` to a case of the project in scope; returns the updated row, if any.
+    pub async fn update(
+        conn: &mut Conn,
+        scope: &ProjectScope,
+        id: &str,
+        changes: &CaseChanges,
+    ) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            Ok(diesel::update(
+                cases::table
+                    .find(id)
+                    .filter(cases::project_id.eq(scope.project_id())),
+            )
+            .set(changes)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?)
         })
     }
 
-    /// Sets the active flag of `ids`; returns how many rows changed.
+    /// Sets the active flag of `ids` (of any projects the caller checked); returns
+    /// how many rows changed.
     pub async fn set_active(
-        db: &Database,
+        conn: &mut Conn,
         ids: &[String],
         active: bool,
         by: &str,
         at: NaiveDateTime,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(diesel::update(cases::table.filter(cases::id.eq_any(ids)))
                 .set((
                     cases::active.eq(active),
@@ -243,24 +216,31 @@ impl CaseRow {
         })
     }
 
-    /// Deletes the case; returns whether it existed.
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            Ok(diesel::delete(cases::table.find(id)).execute(conn).await? > 0)
+    /// Deletes a case of the project in scope; returns whether it existed.
+    pub async fn delete(conn: &mut Conn, scope: &ProjectScope, id: &str) -> DbResult<bool> {
+        db_run!(conn, |conn| {
+            Ok(diesel::delete(
+                cases::table
+                    .find(id)
+                    .filter(cases::project_id.eq(scope.project_id())),
+            )
+            .execute(conn)
+            .await?
+                > 0)
         })
     }
 
     /// One page of a project's cases, sorted, from `offset`; `limit: None` returns all.
     pub async fn page(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         filter: &CaseFilter,
         order: (CaseOrderField, SortDirection),
         offset: i64,
         limit: Option<i64>,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
-            let mut query = filtered_cases!(project_id, filter)
+        db_run!(conn, |conn| {
+            let mut query = filtered_cases!(scope, filter)
                 .select(Self::as_select())
                 .offset(offset);
             if let Some(limit) = limit {
@@ -294,9 +274,13 @@ impl CaseRow {
     }
 
     /// How many of a project's cases match.
-    pub async fn count(db: &Database, project_id: &str, filter: &CaseFilter) -> DbResult<i64> {
-        db_run!(db, |conn| {
-            Ok(filtered_cases!(project_id, filter)
+    pub async fn count(
+        conn: &mut Conn,
+        scope: &ProjectScope,
+        filter: &CaseFilter,
+    ) -> DbResult<i64> {
+        db_run!(conn, |conn| {
+            Ok(filtered_cases!(scope, filter)
                 .count()
                 .get_result(conn)
                 .await?)

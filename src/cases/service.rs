@@ -6,11 +6,12 @@ use crate::app::App;
 use crate::audit;
 use crate::auth::Viewer;
 use crate::db::now;
+use crate::db::stored::Json;
 use crate::error::{AppError, AppResult};
 use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
-use super::model::{kind_str, CaseChanges, CaseRow};
+use super::model::{CaseChanges, CaseRow};
 use super::spec::{CaseKind, CaseSpec};
 use super::validate::validate_spec;
 
@@ -78,15 +79,15 @@ pub fn prepare_case(
     Ok(CaseRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: access.project_id().to_owned(),
-        kind: kind_str(kind).to_owned(),
+        kind,
         name: case_name(&format!("{field_prefix}name"), &case.name)?,
         description: case_description(case.description.unwrap_or_default())?,
-        tags: tags_json(&format!("{field_prefix}tags"), case.tags)?,
+        tags: Json(checked_tags(&format!("{field_prefix}tags"), case.tags)?),
         priority: priority(case.priority.unwrap_or(DEFAULT_PRIORITY))?,
         active: case.active.unwrap_or(true),
-        spec: serde_json::to_string(&case.spec).map_err(AppError::internal)?,
-        created_by: access.viewer.id().to_owned(),
-        updated_by: access.viewer.id().to_owned(),
+        spec: Json(case.spec),
+        created_by: access.viewer().id().to_owned(),
+        updated_by: access.viewer().id().to_owned(),
         created_at,
         updated_at: created_at,
     })
@@ -95,10 +96,8 @@ pub fn prepare_case(
 /// Creates a case (members; maintainers for script and UI cases).
 pub async fn create_case(app: &App, access: &ProjectAccess, case: NewCase) -> AppResult<CaseRow> {
     let row = prepare_case(access, case, "")?;
-    CaseRow::insert_all(&app.db, std::slice::from_ref(&row)).await?;
     let summary = format!("created {} case '{}'", row.kind, row.name);
-    audit::record_in_project(app, access, "case", "case.create", &row.id, summary).await?;
-    Ok(row)
+    store_new_case(app, access, row, "case.create", summary).await
 }
 
 /// Stores many prepared cases of one project, all or none, with one audit entry.
@@ -108,9 +107,15 @@ pub async fn create_cases(
     rows: &[CaseRow],
     action: &str,
 ) -> AppResult<()> {
-    CaseRow::insert_all(&app.db, rows).await?;
     let summary = format!("{action}: {} cases", rows.len());
-    audit::record_in_project(app, access, "case", action, access.project_id(), summary).await
+    app.db
+        .transaction(async |conn| {
+            CaseRow::insert_all(conn, rows).await?;
+            audit::record_in_project(conn, access, "case", action, access.project_id(), summary)
+                .await?;
+            Ok(())
+        })
+        .await
 }
 
 /// Changes a case. Writing a script or UI case (before or after) needs a maintainer.
@@ -120,14 +125,14 @@ pub async fn update_case(
     case: &CaseRow,
     edit: CaseEdit,
 ) -> AppResult<CaseRow> {
-    access.ensure(role_to_write(case.kind()))?;
+    access.ensure(role_to_write(case.kind))?;
     let mut changed = Vec::new();
     let kind = match &edit.spec {
         Some(spec) => {
             let kind = validate_spec("spec", spec)?;
             access.ensure(role_to_write(kind))?;
             changed.push("spec");
-            Some(kind_str(kind).to_owned())
+            Some(kind)
         }
         None => None,
     };
@@ -145,7 +150,7 @@ pub async fn update_case(
             .inspect(|_| changed.push("description")),
         tags: edit
             .tags
-            .map(|tags| tags_json("tags", tags))
+            .map(|tags| checked_tags("tags", tags).map(Json))
             .transpose()?
             .inspect(|_| changed.push("tags")),
         priority: edit
@@ -154,19 +159,28 @@ pub async fn update_case(
             .transpose()?
             .inspect(|_| changed.push("priority")),
         active: edit.active.inspect(|_| changed.push("active")),
-        spec: edit
-            .spec
-            .map(|spec| serde_json::to_string(&spec).map_err(AppError::internal))
-            .transpose()?,
-        updated_by: Some(access.viewer.id().to_owned()),
+        spec: edit.spec.map(Json),
+        updated_by: Some(access.viewer().id().to_owned()),
         updated_at: Some(now()),
     };
-    let updated = CaseRow::update(&app.db, &case.id, &changes)
-        .await?
-        .ok_or(AppError::NotFound("case"))?;
-    let summary = format!("case '{}': changed {}", updated.name, changed.join(", "));
-    audit::record_in_project(app, access, "case", "case.update", &updated.id, summary).await?;
-    Ok(updated)
+    app.db
+        .transaction(async |conn| {
+            let updated = CaseRow::update(conn, access.scope(), &case.id, &changes)
+                .await?
+                .ok_or(AppError::NotFound("case"))?;
+            let summary = format!("case '{}': changed {}", updated.name, changed.join(", "));
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "case",
+                "case.update",
+                &updated.id,
+                summary,
+            )
+            .await?;
+            Ok(updated)
+        })
+        .await
 }
 
 /// Copies a case into the same project under a new name.
@@ -176,43 +190,49 @@ pub async fn copy_case(
     case: &CaseRow,
     name: Option<String>,
 ) -> AppResult<CaseRow> {
-    let spec = case.spec().map_err(AppError::internal)?;
     let copy = NewCase {
         name: name.unwrap_or_else(|| copy_name(&case.name)),
         description: Some(case.description.clone()),
-        tags: case.tags(),
+        tags: case.tags.0.clone(),
         priority: Some(case.priority),
         active: Some(case.active),
-        spec,
+        spec: case.spec.0.clone(),
     };
     let row = prepare_case(access, copy, "")?;
-    CaseRow::insert_all(&app.db, std::slice::from_ref(&row)).await?;
     let summary = format!("copied case '{}' as '{}'", case.name, row.name);
-    audit::record_in_project(app, access, "case", "case.copy", &row.id, summary).await?;
+    store_new_case(app, access, row, "case.copy", summary).await
+}
+
+/// Stores one prepared case with its audit entry.
+async fn store_new_case(
+    app: &App,
+    access: &ProjectAccess,
+    row: CaseRow,
+    action: &str,
+    summary: String,
+) -> AppResult<CaseRow> {
+    app.db
+        .transaction(async |conn| {
+            CaseRow::insert_all(conn, std::slice::from_ref(&row)).await?;
+            audit::record_in_project(conn, access, "case", action, &row.id, summary).await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
     Ok(row)
 }
 
 /// Deletes a case (same roles as writing it).
 pub async fn delete_case(app: &App, access: &ProjectAccess, case: &CaseRow) -> AppResult<()> {
-    access.ensure(role_to_write(case.kind()))?;
-    CaseRow::delete(&app.db, &case.id).await?;
+    access.ensure(role_to_write(case.kind))?;
     let summary = format!("deleted case '{}'", case.name);
-    audit::record_in_project(app, access, "case", "case.delete", &case.id, summary).await
-}
-
-/// The case `id` with the caller's access to its project.
-pub async fn find_with_access(
-    app: &App,
-    viewer: &Viewer,
-    id: &str,
-    needed: ProjectRole,
-) -> AppResult<(CaseRow, ProjectAccess)> {
-    let case = CaseRow::find(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("case"))?;
-    let access =
-        ProjectAccess::require_for_object(app, viewer, &case.project_id, needed, "case").await?;
-    Ok((case, access))
+    app.db
+        .transaction(async |conn| {
+            CaseRow::delete(conn, access.scope(), &case.id).await?;
+            audit::record_in_project(conn, access, "case", "case.delete", &case.id, summary)
+                .await?;
+            Ok(())
+        })
+        .await
 }
 
 /// Activates or deactivates many cases, possibly of several projects, all or none.
@@ -225,7 +245,8 @@ pub async fn set_cases_active(
     let mut unique = ids.to_vec();
     unique.sort();
     unique.dedup();
-    let cases = CaseRow::find_by_ids(&app.db, &unique).await?;
+    let mut conn = app.db.conn().await?;
+    let cases = CaseRow::find_by_ids(&mut conn, &unique).await?;
     if cases.len() != unique.len() {
         return Err(AppError::NotFound("case"));
     }
@@ -235,31 +256,35 @@ pub async fn set_cases_active(
     }
     let mut accesses = Vec::new();
     for (project_id, project_cases) in &by_project {
-        let access =
-            ProjectAccess::require_for_object(app, viewer, project_id, ProjectRole::Member, "case")
-                .await?;
+        let access = ProjectAccess::check(&mut conn, viewer, project_id, ProjectRole::Member)
+            .await
+            .map_err(|error| match error {
+                AppError::NotFound(_) => AppError::NotFound("case"),
+                other => other,
+            })?;
         for case in project_cases {
-            access.ensure(role_to_write(case.kind()))?;
+            access.ensure(role_to_write(case.kind))?;
         }
         accesses.push((access, project_cases.len()));
     }
-    CaseRow::set_active(&app.db, &unique, active, viewer.id(), now()).await?;
-    for (access, count) in &accesses {
-        let summary = format!(
-            "set {count} cases {}",
-            if active { "active" } else { "inactive" }
-        );
-        audit::record_in_project(
-            app,
-            access,
-            "case",
-            "case.set_active",
-            access.project_id(),
-            summary,
-        )
-        .await?;
-    }
-    Ok(CaseRow::find_by_ids(&app.db, &unique).await?)
+    let state = if active { "active" } else { "inactive" };
+    conn.transaction(async |conn| {
+        CaseRow::set_active(conn, &unique, active, viewer.id(), now()).await?;
+        for (access, count) in &accesses {
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "case",
+                "case.set_active",
+                access.project_id(),
+                format!("set {count} cases {state}"),
+            )
+            .await?;
+        }
+        Ok::<_, AppError>(())
+    })
+    .await?;
+    Ok(CaseRow::find_by_ids(&mut conn, &unique).await?)
 }
 
 fn copy_name(name: &str) -> String {
@@ -290,7 +315,7 @@ fn case_description(description: String) -> AppResult<String> {
     Ok(description)
 }
 
-fn tags_json(field: &str, tags: Vec<String>) -> AppResult<String> {
+fn checked_tags(field: &str, tags: Vec<String>) -> AppResult<Vec<String>> {
     let mut cleaned: Vec<String> = Vec::new();
     for tag in tags {
         let tag = tag.trim().to_owned();
@@ -314,7 +339,7 @@ fn tags_json(field: &str, tags: Vec<String>) -> AppResult<String> {
             format!("at most {MAX_TAGS} tags"),
         ));
     }
-    serde_json::to_string(&cleaned).map_err(AppError::internal)
+    Ok(cleaned)
 }
 
 fn priority(value: i32) -> AppResult<i32> {

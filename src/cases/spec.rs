@@ -45,6 +45,13 @@ pub enum CaseKind {
     Ui,
 }
 
+crate::stored_enum!(CaseKind {
+    Http = "HTTP",
+    Perf = "PERF",
+    Script = "SCRIPT",
+    Ui = "UI",
+});
+
 /// HTTP methods a case may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -238,8 +238,8 @@ pub async fn export_cases(
     format: CaseExportFormat,
 ) -> AppResult<String> {
     let rows = CaseRow::page(
-        &app.db,
-        access.project_id(),
+        &mut app.db.conn().await?,
+        access.scope(),
         filter,
         (CaseOrderField::CreatedAt, SortDirection::Asc),
         0,
@@ -249,8 +249,8 @@ pub async fn export_cases(
     let mut cases = Vec::with_capacity(rows.len());
     for row in rows {
         cases.push(ExportedCase {
-            spec: row.spec().map_err(AppError::internal)?,
-            tags: row.tags(),
+            spec: row.spec.into_inner(),
+            tags: row.tags.into_inner(),
             name: row.name,
             description: Some(row.description).filter(|d| !d.is_empty()),
             active: row.active,

@@ -39,12 +39,12 @@ impl CaseDraft {
 
     /// The case's kind.
     async fn kind(&self) -> CaseKind {
-        self.0.case.kind()
+        self.0.case.kind
     }
 
     /// Tags.
-    async fn tags(&self) -> Vec<String> {
-        self.0.case.tags()
+    async fn tags(&self) -> &[String] {
+        &self.0.case.tags
     }
 
     /// Whether the case will be active.
@@ -53,8 +53,8 @@ impl CaseDraft {
     }
 
     /// The spec that will be stored.
-    async fn spec(&self) -> GqlResult<CaseSpec> {
-        Ok(self.0.case.spec().map_err(AppError::internal)?)
+    async fn spec(&self) -> &CaseSpec {
+        &self.0.case.spec
     }
 }
 

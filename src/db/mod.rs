@@ -1,11 +1,17 @@
 //! Storage: one pool over SQLite or PostgreSQL, picked by the URL scheme.
 //!
 //! diesel-async has no async multi-backend connection, so [`Database`] is an
-//! enum of two pools and [`db_run!`](crate::db_run) compiles one query body
-//! once per backend. Column types are portable (TEXT ids, TIMESTAMP, BOOLEAN),
-//! and timestamps are set from Rust so both backends store the same values.
+//! enum of two pools, a [`Conn`] is a connection of either, and
+//! [`db_run!`](crate::db_run) compiles one query body once per backend. Column
+//! types are portable (TEXT ids, TIMESTAMP, BOOLEAN); enums and JSON are
+//! stored as text through typed impls ([`stored`]); timestamps are set from
+//! Rust so both backends store the same values.
 
+mod conn;
 pub mod schema;
+pub mod stored;
+
+pub use conn::{BackendConn, Conn, DbSource, Lease, TransactionBody};
 
 use std::time::Duration;
 
@@ -69,12 +75,12 @@ impl DbError {
 /// Result of a storage call.
 pub type DbResult<T> = Result<T, DbError>;
 
-/// The node's database: a pool on one of the two backends, and a statement counter.
+/// The node's database: a pool on one of the two backends, and what it counts.
 #[derive(Clone)]
 pub struct Database {
-    /// The pool; [`db_run!`](crate::db_run) matches on it.
+    /// The pool; [`Database::conn`] checks connections out of it.
     pub pools: Pools,
-    statements: StatementCounter,
+    counters: Counters,
 }
 
 /// A pool on one of the two backends.
@@ -95,6 +101,19 @@ impl Instrumentation for StatementCounter {
         if let InstrumentationEvent::StartQuery { .. } = event {
             self.0.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Statements run and connections checked out, for tests and measurements.
+#[derive(Clone, Default)]
+struct Counters {
+    statements: StatementCounter,
+    checkouts: Arc<AtomicU64>,
+}
+
+impl Counters {
+    fn count_checkout(&self) {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -130,7 +149,8 @@ fn sqlite_path(url: &str) -> &str {
 impl Database {
     /// Runs pending migrations, then opens a pool of at most `max_size` connections.
     pub async fn connect(url: &str, max_size: usize) -> anyhow::Result<Self> {
-        let statements = StatementCounter::default();
+        let counters = Counters::default();
+        let statements = counters.statements.clone();
         let pools = match Backend::from_url(url)? {
             Backend::Sqlite => {
                 let path = sqlite_path(url).to_owned();
@@ -195,7 +215,7 @@ impl Database {
                 Pools::Postgres(pool)
             }
         };
-        Ok(Self { pools, statements })
+        Ok(Self { pools, counters })
     }
 
     /// The backend in use.
@@ -208,7 +228,12 @@ impl Database {
 
     /// SQL statements run so far by this node's connections.
     pub fn statements_run(&self) -> u64 {
-        self.statements.0.load(Ordering::Relaxed)
+        self.counters.statements.0.load(Ordering::Relaxed)
+    }
+
+    /// Connections checked out of the pool so far.
+    pub fn checkouts(&self) -> u64 {
+        self.counters.checkouts.load(Ordering::Relaxed)
     }
 
     /// Answers whether the database can run a statement now.
@@ -234,36 +259,6 @@ impl Database {
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
-}
-
-/// Runs one body against whichever backend `$db` holds.
-///
-/// `$conn` is bound to `&mut` connection of the backend's type, so the body
-/// is type-checked once per backend. Pool errors become [`DbError::Pool`].
-#[macro_export]
-macro_rules! db_run {
-    ($db:expr, |$conn:ident| $body:expr) => {{
-        #[allow(unused_imports)]
-        use diesel_async::{AsyncConnection as _, RunQueryDsl as _, SimpleAsyncConnection as _};
-        match &$db.pools {
-            $crate::db::Pools::Sqlite(pool) => {
-                let mut pooled = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
-                let $conn: &mut $crate::db::SqliteConn = &mut pooled;
-                $body
-            }
-            $crate::db::Pools::Postgres(pool) => {
-                let mut pooled = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
-                let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
-                $body
-            }
-        }
-    }};
 }
 
 async fn migrate_sqlite(path: String) -> anyhow::Result<()> {

@@ -156,9 +156,9 @@ impl EnvironmentQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The environment's id.")] id: ID,
     ) -> GqlResult<Option<Environment>> {
-        let viewer = ctx.viewer().await?;
-        let (environment, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+        let (environment, _) = ctx
+            .object_access::<EnvironmentRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Some(Environment(environment)))
     }
 }
@@ -198,10 +198,9 @@ impl EnvironmentMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The environment and the changes.")] input: UpdateEnvironmentInput,
     ) -> GqlResult<EnvironmentPayload> {
-        let viewer = ctx.viewer().await?;
-        let (environment, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (environment, access) = ctx
+            .object_access::<EnvironmentRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         let row = service::update_environment(
             ctx.app(),
             &access,
@@ -223,10 +222,9 @@ impl EnvironmentMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The environment to delete.")] input: DeleteEnvironmentInput,
     ) -> GqlResult<DeleteEnvironmentPayload> {
-        let viewer = ctx.viewer().await?;
-        let (environment, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (environment, access) = ctx
+            .object_access::<EnvironmentRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         service::delete_environment(ctx.app(), &access, &environment).await?;
         Ok(DeleteEnvironmentPayload {
             deleted_environment_id: input.id,

@@ -6,8 +6,10 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::environments;
-use crate::db::{Database, DbResult};
+use crate::db::stored::{unreadable_row, Json};
+use crate::db::{Conn, DbResult};
 use crate::db_run;
+use crate::projects::access::ProjectScope;
 
 /// A stored environment; `variables` is a JSON list of [`StoredVariable`].
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -17,7 +19,7 @@ pub struct EnvironmentRow {
     pub project_id: String,
     pub name: String,
     pub is_default: bool,
-    pub variables: String,
+    pub variables: Json<Vec<StoredVariable>>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -39,7 +41,7 @@ pub struct StoredVariable {
 pub struct EnvironmentChanges {
     pub name: Option<String>,
     pub is_default: Option<bool>,
-    pub variables: Option<String>,
+    pub variables: Option<Json<Vec<StoredVariable>>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -47,54 +49,54 @@ pub struct EnvironmentChanges {
 impl EnvironmentRow {
     /// The variables as stored (secrets still sealed).
     pub fn stored_variables(&self) -> Vec<StoredVariable> {
-        serde_json::from_str(&self.variables).unwrap_or_default()
+        self.variables.0.clone()
     }
 }
+
+crate::project_owned!(EnvironmentRow, "environment");
 
 /// Database methods.
 impl EnvironmentRow {
     /// Stores a new environment; as the default, it takes the role from any other.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                diesel::insert_into(environments::table)
-                    .values(self)
-                    .execute(conn)
-                    .await?;
-                if self.is_default {
-                    diesel::update(
-                        environments::table
-                            .filter(environments::project_id.eq(&self.project_id))
-                            .filter(environments::id.ne(&self.id)),
-                    )
-                    .set(environments::is_default.eq(false))
-                    .execute(conn)
-                    .await?;
-                }
-                Ok(())
-            })
-            .await?;
+    /// Run it in a transaction: the two statements belong together.
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
+            diesel::insert_into(environments::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            if self.is_default {
+                diesel::update(
+                    environments::table
+                        .filter(environments::project_id.eq(&self.project_id))
+                        .filter(environments::id.ne(&self.id)),
+                )
+                .set(environments::is_default.eq(false))
+                .execute(conn)
+                .await?;
+            }
             Ok(())
         })
     }
 
     /// The environment `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(environments::table
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            environments::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "environments", id))
         })
     }
 
     /// The project's environments by name.
-    pub async fn list(db: &Database, project_id: &str) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list(conn: &mut Conn, scope: &ProjectScope) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(environments::table
-                .filter(environments::project_id.eq(project_id))
+                .filter(environments::project_id.eq(scope.project_id()))
                 .order(environments::name.asc())
                 .select(Self::as_select())
                 .load(conn)
@@ -103,8 +105,8 @@ impl EnvironmentRow {
     }
 
     /// Every environment of every project.
-    pub async fn all(db: &Database) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn all(conn: &mut Conn) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(environments::table
                 .order(environments::id.asc())
                 .select(Self::as_select())
@@ -114,10 +116,10 @@ impl EnvironmentRow {
     }
 
     /// The project's default environment, if it has one.
-    pub async fn find_default(db: &Database, project_id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find_default(conn: &mut Conn, scope: &ProjectScope) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             Ok(environments::table
-                .filter(environments::project_id.eq(project_id))
+                .filter(environments::project_id.eq(scope.project_id()))
                 .filter(environments::is_default.eq(true))
                 .select(Self::as_select())
                 .first(conn)
@@ -126,45 +128,49 @@ impl EnvironmentRow {
         })
     }
 
-    /// Applies `changes`; making it the default takes the role from any other, atomically.
+    /// Applies `changes`; making it the default takes the role from any other.
+    /// Run it in a transaction: the two statements belong together.
     pub async fn update(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
-        project_id: &str,
+        scope: &ProjectScope,
         changes: &EnvironmentChanges,
     ) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            let updated = conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let updated = diesel::update(environments::table.find(id))
-                        .set(changes)
-                        .returning(Self::as_returning())
-                        .get_result(conn)
-                        .await
-                        .optional()?;
-                    if changes.is_default == Some(true) {
-                        diesel::update(
-                            environments::table
-                                .filter(environments::project_id.eq(project_id))
-                                .filter(environments::id.ne(id)),
-                        )
-                        .set(environments::is_default.eq(false))
-                        .execute(conn)
-                        .await?;
-                    }
-                    Ok(updated)
-                })
+        db_run!(conn, |conn| {
+            let updated = diesel::update(
+                environments::table
+                    .find(id)
+                    .filter(environments::project_id.eq(scope.project_id())),
+            )
+            .set(changes)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+            if updated.is_some() && changes.is_default == Some(true) {
+                diesel::update(
+                    environments::table
+                        .filter(environments::project_id.eq(scope.project_id()))
+                        .filter(environments::id.ne(id)),
+                )
+                .set(environments::is_default.eq(false))
+                .execute(conn)
                 .await?;
+            }
             Ok(updated)
         })
     }
 
-    /// Deletes the environment; returns whether it existed.
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            Ok(diesel::delete(environments::table.find(id))
-                .execute(conn)
-                .await?
+    /// Deletes the environment of the project in scope; returns whether it existed.
+    pub async fn delete(conn: &mut Conn, scope: &ProjectScope, id: &str) -> DbResult<bool> {
+        db_run!(conn, |conn| {
+            Ok(diesel::delete(
+                environments::table
+                    .find(id)
+                    .filter(environments::project_id.eq(scope.project_id())),
+            )
+            .execute(conn)
+            .await?
                 > 0)
         })
     }

@@ -2,9 +2,10 @@
 
 use crate::app::App;
 use crate::audit;
-use crate::db::now;
+use crate::db::stored::Json;
+use crate::db::{now, DbError};
 use crate::error::{AppError, AppResult};
-use crate::projects::access::ProjectAccess;
+use crate::projects::access::{ProjectAccess, SystemActor};
 use crate::projects::model::ProjectRole;
 
 use super::model::{EnvironmentChanges, EnvironmentRow, StoredVariable};
@@ -35,41 +36,39 @@ pub async fn create_environment(
     access.ensure(ProjectRole::Maintainer)?;
     let name = environment_name(name)?;
     let stored = apply_variables(app, Vec::new(), variables, &[], "variables")?;
-    let first = EnvironmentRow::list(&app.db, access.project_id())
-        .await?
-        .is_empty();
-    let created_at = now();
-    let row = EnvironmentRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        project_id: access.project_id().to_owned(),
-        name,
-        is_default: is_default.unwrap_or(first),
-        variables: serde_json::to_string(&stored).map_err(AppError::internal)?,
-        created_at,
-        updated_at: created_at,
-    };
-    row.insert(&app.db).await.map_err(|error| {
-        if error.is_unique_violation() {
-            AppError::Conflict(format!("an environment named '{}' exists", row.name))
-        } else {
-            error.into()
-        }
-    })?;
-    let summary = format!(
-        "created environment '{}' with {}",
-        row.name,
-        describe(&stored)
-    );
-    audit::record_in_project(
-        app,
-        access,
-        "environment",
-        "environment.create",
-        &row.id,
-        summary,
-    )
-    .await?;
-    Ok(row)
+    let summary = format!("created environment '{}' with {}", name, describe(&stored));
+    app.db
+        .transaction(async |conn| {
+            let first = EnvironmentRow::list(conn, access.scope()).await?.is_empty();
+            let created_at = now();
+            let row = EnvironmentRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project_id: access.project_id().to_owned(),
+                name,
+                is_default: is_default.unwrap_or(first),
+                variables: Json(stored),
+                created_at,
+                updated_at: created_at,
+            };
+            row.insert(conn).await.map_err(|error| {
+                if error.is_unique_violation() {
+                    AppError::Conflict(format!("an environment named '{}' exists", row.name))
+                } else {
+                    error.into()
+                }
+            })?;
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "environment",
+                "environment.create",
+                &row.id,
+                summary,
+            )
+            .await?;
+            Ok(row)
+        })
+        .await
 }
 
 /// Renames an environment, makes it the default, or sets and removes variables (maintainers).
@@ -87,7 +86,7 @@ pub async fn update_environment(
     let touched = !set.is_empty() || !remove.is_empty();
     let variables = if touched {
         let stored = apply_variables(app, environment.stored_variables(), set, &remove, "set")?;
-        Some(serde_json::to_string(&stored).map_err(AppError::internal)?)
+        Some(Json(stored))
     } else {
         None
     };
@@ -97,40 +96,41 @@ pub async fn update_environment(
         variables,
         updated_at: Some(now()),
     };
-    let updated = EnvironmentRow::update(&app.db, &environment.id, access.project_id(), &changes)
-        .await
-        .map_err(|error| {
-            if error.is_unique_violation() {
-                AppError::Conflict("an environment with that name exists".into())
-            } else {
-                error.into()
+    app.db
+        .transaction(async |conn| {
+            let updated = EnvironmentRow::update(conn, &environment.id, access.scope(), &changes)
+                .await
+                .map_err(|error| {
+                    if error.is_unique_violation() {
+                        AppError::Conflict("an environment with that name exists".into())
+                    } else {
+                        error.into()
+                    }
+                })?
+                .ok_or(AppError::NotFound("environment"))?;
+            let mut parts = Vec::new();
+            if let Some(name) = name {
+                parts.push(format!("renamed '{}' -> '{name}'", environment.name));
             }
-        })?
-        .ok_or(AppError::NotFound("environment"))?;
-    let mut parts = Vec::new();
-    if let Some(name) = name {
-        parts.push(format!("renamed '{}' -> '{name}'", environment.name));
-    }
-    if is_default == Some(true) {
-        parts.push("made default".to_owned());
-    }
-    if touched {
-        parts.push(format!(
-            "variables now {}",
-            describe(&updated.stored_variables())
-        ));
-    }
-    let summary = format!("environment '{}': {}", updated.name, parts.join("; "));
-    audit::record_in_project(
-        app,
-        access,
-        "environment",
-        "environment.update",
-        &updated.id,
-        summary,
-    )
-    .await?;
-    Ok(updated)
+            if is_default == Some(true) {
+                parts.push("made default".to_owned());
+            }
+            if touched {
+                parts.push(format!("variables now {}", describe(&updated.variables)));
+            }
+            let summary = format!("environment '{}': {}", updated.name, parts.join("; "));
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "environment",
+                "environment.update",
+                &updated.id,
+                summary,
+            )
+            .await?;
+            Ok(updated)
+        })
+        .await
 }
 
 /// Deletes an environment (maintainers).
@@ -140,27 +140,33 @@ pub async fn delete_environment(
     environment: &EnvironmentRow,
 ) -> AppResult<()> {
     access.ensure(ProjectRole::Maintainer)?;
-    EnvironmentRow::delete(&app.db, &environment.id).await?;
     let summary = format!("deleted environment '{}'", environment.name);
-    audit::record_in_project(
-        app,
-        access,
-        "environment",
-        "environment.delete",
-        &environment.id,
-        summary,
-    )
-    .await
+    app.db
+        .transaction(async |conn| {
+            EnvironmentRow::delete(conn, access.scope(), &environment.id).await?;
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "environment",
+                "environment.delete",
+                &environment.id,
+                summary,
+            )
+            .await?;
+            Ok(())
+        })
+        .await
 }
 
 /// Seals every secret variable still sealed with the previous key again with the
 /// current one (after a key rotation); returns how many values changed.
 pub async fn reseal_secrets(app: &App) -> AppResult<usize> {
+    let mut conn = app.db.conn().await?;
     let mut resealed = 0;
-    for environment in EnvironmentRow::all(&app.db).await? {
-        let mut variables = environment.stored_variables();
+    for mut environment in EnvironmentRow::all(&mut conn).await? {
         let mut changed = false;
-        for variable in variables
+        for variable in environment
+            .variables
             .iter_mut()
             .filter(|v| v.secret && app.secrets.needs_reseal(&v.value))
         {
@@ -173,35 +179,18 @@ pub async fn reseal_secrets(app: &App) -> AppResult<usize> {
         }
         if changed {
             let changes = EnvironmentChanges {
-                variables: Some(serde_json::to_string(&variables).map_err(AppError::internal)?),
+                variables: Some(environment.variables),
                 ..EnvironmentChanges::default()
             };
-            EnvironmentRow::update(&app.db, &environment.id, &environment.project_id, &changes)
-                .await?;
+            let scope = SystemActor::KEY_ROTATION.scope(&environment.project_id);
+            conn.transaction(async |conn| {
+                EnvironmentRow::update(conn, &environment.id, &scope, &changes).await?;
+                Ok::<_, DbError>(())
+            })
+            .await?;
         }
     }
     Ok(resealed)
-}
-
-/// The environment `id` with the caller's access to its project.
-pub async fn find_with_access(
-    app: &App,
-    viewer: &crate::auth::Viewer,
-    id: &str,
-    needed: ProjectRole,
-) -> AppResult<(EnvironmentRow, ProjectAccess)> {
-    let environment = EnvironmentRow::find(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("environment"))?;
-    let access = ProjectAccess::require_for_object(
-        app,
-        viewer,
-        &environment.project_id,
-        needed,
-        "environment",
-    )
-    .await?;
-    Ok((environment, access))
 }
 
 /// Sets (adding or replacing by name) and removes variables; secrets are sealed.

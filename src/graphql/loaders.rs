@@ -37,7 +37,8 @@ impl Loader<String> for ProjectLoader {
     type Error = GraphqlError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, ProjectRow>, GraphqlError> {
-        let rows = ProjectRow::find_by_ids(&self.0.db, keys)
+        let mut conn = self.0.db.conn().await.map_err(AppError::from)?;
+        let rows = ProjectRow::find_by_ids(&mut conn, keys)
             .await
             .map_err(AppError::from)?;
         Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())

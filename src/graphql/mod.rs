@@ -24,7 +24,7 @@ use crate::monitoring::graphql::{MonitoringMutation, MonitoringQuery, Monitoring
 use crate::notifications::graphql::{
     NotificationMutation, NotificationQuery, NotificationSubscription,
 };
-use crate::projects::access::ProjectAccess;
+use crate::projects::access::{ProjectAccess, ProjectOwned};
 use crate::projects::graphql::{ProjectMutation, ProjectQuery};
 use crate::projects::model::ProjectRole;
 use crate::runs::graphql::{RunMutation, RunQuery, RunSubscription};
@@ -136,6 +136,13 @@ pub trait ContextExt {
         project_id: &str,
         needed: ProjectRole,
     ) -> impl std::future::Future<Output = AppResult<ProjectAccess>> + Send;
+    /// The project-owned object `id` and the caller's access to its project with
+    /// at least `needed` (see [`ProjectAccess::for_object`]).
+    fn object_access<T: ProjectOwned>(
+        &self,
+        id: &str,
+        needed: ProjectRole,
+    ) -> impl std::future::Future<Output = AppResult<(T, ProjectAccess)>> + Send;
 }
 
 impl ContextExt for Context<'_> {
@@ -163,6 +170,15 @@ impl ContextExt for Context<'_> {
     ) -> AppResult<ProjectAccess> {
         let viewer = self.viewer().await?;
         ProjectAccess::require(self.app(), &viewer, project_id, needed).await
+    }
+
+    async fn object_access<T: ProjectOwned>(
+        &self,
+        id: &str,
+        needed: ProjectRole,
+    ) -> AppResult<(T, ProjectAccess)> {
+        let viewer = self.viewer().await?;
+        ProjectAccess::for_object::<T>(self.app(), &viewer, id, needed).await
     }
 }
 

@@ -15,7 +15,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl, QueryableByName};
 
 use crate::db::schema::monitor_leases;
-use crate::db::{Backend, Database, DbResult};
+use crate::db::{Conn, DbResult};
 use crate::db_run;
 
 /// Claims due servers on PostgreSQL: `$1` now (ms), `$2` most servers to claim.
@@ -51,24 +51,29 @@ pub struct ClaimedProbe {
 
 /// Claims at most `limit` servers whose probe is due at `now_ms`.
 pub async fn claim_due_probes(
-    db: &Database,
+    conn: &mut Conn,
     now_ms: i64,
     limit: i64,
 ) -> DbResult<Vec<ClaimedProbe>> {
     if limit <= 0 {
         return Ok(Vec::new());
     }
-    let sql = match db.backend() {
-        Backend::Sqlite => CLAIM_DUE_SQLITE,
-        Backend::Postgres => CLAIM_DUE_POSTGRES,
-    };
-    db_run!(db, |conn| {
-        Ok(diesel::sql_query(sql)
-            .bind::<BigInt, _>(now_ms)
-            .bind::<BigInt, _>(limit)
-            .load(conn)
-            .await?)
-    })
+    db_run!(conn,
+        sqlite: |conn| {
+            Ok(diesel::sql_query(CLAIM_DUE_SQLITE)
+                .bind::<BigInt, _>(now_ms)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?)
+        },
+        postgres: |conn| {
+            Ok(diesel::sql_query(CLAIM_DUE_POSTGRES)
+                .bind::<BigInt, _>(now_ms)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?)
+        },
+    )
 }
 
 /// Takes or renews the lease on `duty` for `owner` until `expires_at`; true while `owner` holds it.
@@ -76,13 +81,13 @@ pub async fn claim_due_probes(
 /// Renewing succeeds for the holder; taking over succeeds once the lease has
 /// expired; a duty nobody held yet goes to whoever inserts its row first.
 pub async fn hold_duty(
-    db: &Database,
+    conn: &mut Conn,
     duty: &str,
     owner: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> DbResult<bool> {
-    db_run!(db, |conn| {
+    db_run!(conn, |conn| {
         let renewed = diesel::update(
             monitor_leases::table.find(duty).filter(
                 monitor_leases::owner
@@ -113,8 +118,8 @@ pub async fn hold_duty(
 }
 
 /// Gives up `owner`'s lease on `duty` at once, so another node need not wait for it to expire.
-pub async fn release_duty(db: &Database, duty: &str, owner: &str) -> DbResult<()> {
-    db_run!(db, |conn| {
+pub async fn release_duty(conn: &mut Conn, duty: &str, owner: &str) -> DbResult<()> {
+    db_run!(conn, |conn| {
         diesel::delete(
             monitor_leases::table
                 .find(duty)

@@ -8,14 +8,15 @@ use diesel::{ExpressionMethods, QueryDsl};
 use crate::app::App;
 use crate::audit::model::{AuditFilter, AuditRow};
 use crate::db::schema::runs;
-use crate::db::{now, Database, DbResult};
+use crate::db::{now, Conn, DbResult};
 use crate::db_run;
 use crate::error::AppResult;
-use crate::projects::access::ProjectAccess;
+use crate::projects::access::{ProjectAccess, ProjectScope};
 use crate::runs::model::{RunFilter, RunRow};
 use crate::servers::model::{ServerFilter, ServerRow, ServerStatus};
 
 use super::alerts::model::AlertRow;
+use super::alerts::AlertState;
 
 /// Most firing alerts and audit entries on a dashboard.
 const RECENT: i64 = 20;
@@ -58,13 +59,17 @@ impl FinishedRuns {
         (executed > 0).then(|| (self.passed as f64 * 1000.0 / executed as f64).round() / 10.0)
     }
 
-    /// Sums the runs of `project_id` finished at or after `since`.
-    pub async fn since(db: &Database, project_id: &str, since: NaiveDateTime) -> DbResult<Self> {
+    /// Sums the runs of the project in scope finished at or after `since`.
+    pub async fn since(
+        conn: &mut Conn,
+        scope: &ProjectScope,
+        since: NaiveDateTime,
+    ) -> DbResult<Self> {
         let (runs, passed, failed, errored): (i64, Option<i64>, Option<i64>, Option<i64>) =
-            db_run!(db, |conn| {
+            db_run!(conn, |conn| {
                 Ok::<_, crate::db::DbError>(
                     runs::table
-                        .filter(runs::project_id.eq(project_id))
+                        .filter(runs::project_id.eq(scope.project_id()))
                         .filter(runs::finished_at.ge(since))
                         .select((
                             count_star(),
@@ -88,20 +93,22 @@ impl FinishedRuns {
 impl DashboardData {
     /// How many servers are in `status`.
     pub fn count(&self, status: ServerStatus) -> i32 {
-        let count = self.servers.iter().filter(|s| s.status() == status).count();
+        let count = self.servers.iter().filter(|s| s.status == status).count();
         i32::try_from(count).unwrap_or(i32::MAX)
     }
 }
 
 /// Reads the dashboard of the project `access` is for.
 pub async fn load(app: &App, access: &ProjectAccess) -> AppResult<DashboardData> {
-    let project_id = access.project_id();
+    let scope = access.scope();
+    let mut conn = app.db.conn().await?;
+    let since = now() - TimeDelta::days(PASS_RATE_DAYS);
     Ok(DashboardData {
-        servers: ServerRow::list(&app.db, project_id, &ServerFilter::default()).await?,
-        firing: AlertRow::list(&app.db, project_id, Some("FIRING"), RECENT).await?,
+        servers: ServerRow::list(&mut conn, scope, &ServerFilter::default()).await?,
+        firing: AlertRow::list(&mut conn, scope, Some(AlertState::Firing), RECENT).await?,
         activity: AuditRow::page(
-            &app.db,
-            project_id,
+            &mut conn,
+            scope,
             &AuditFilter::default(),
             None,
             Some(RECENT),
@@ -109,14 +116,13 @@ pub async fn load(app: &App, access: &ProjectAccess) -> AppResult<DashboardData>
         .await?,
         runs: RunRow::page(
             &app.db,
-            project_id,
+            access.project_id(),
             &RunFilter::default(),
             None,
             RECENT_RUNS,
         )
         .await?,
-        finished: FinishedRuns::since(&app.db, project_id, now() - TimeDelta::days(PASS_RATE_DAYS))
-            .await?,
+        finished: FinishedRuns::since(&mut conn, scope, since).await?,
     })
 }
 

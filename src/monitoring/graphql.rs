@@ -15,7 +15,7 @@ use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
 use crate::runs::graphql::Run;
 use crate::servers::graphql::Server;
-use crate::servers::model::ServerStatus;
+use crate::servers::model::{ServerRow, ServerStatus};
 use crate::servers::service as servers;
 
 use super::alerts::graphql::Alert;
@@ -325,9 +325,9 @@ impl MonitoringSubscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] server_id: ID,
     ) -> Result<impl Stream<Item = MetricSample>, GraphqlError> {
-        let viewer = ctx.viewer().await?;
-        let (server, _) =
-            servers::find_with_access(ctx.app(), &viewer, &server_id, ProjectRole::Viewer).await?;
+        let (server, _) = ctx
+            .object_access::<ServerRow>(&server_id, ProjectRole::Viewer)
+            .await?;
         let batches = ctx
             .app()
             .bus
@@ -356,7 +356,7 @@ impl MonitoringSubscription {
         Ok(changes.map(|c| ServerStatusEvent {
             server_id: ID(c.server_id),
             name: c.name,
-            status: ServerStatus::from_stored(&c.status),
+            status: c.status,
             changed_at: utc(c.changed_at),
             message: c.message,
         }))

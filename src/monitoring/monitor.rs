@@ -19,12 +19,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::db::now;
-use crate::servers::model::{kind_as_str, projects_without_node_server, ServerRow, ServerStatus};
+use crate::db::stored::Json;
+use crate::db::{now, DbResult};
+use crate::servers::model::{projects_without_node_server, ServerRow, ServerStatus};
 use crate::servers::probe::{self, ServerKind};
 use crate::servers::service::{target_of, DEFAULT_PROBE_INTERVAL_SECS};
 
-use super::claims::{claim_due_probes, hold_duty, release_duty};
+use super::claims::{claim_due_probes, hold_duty, release_duty, ClaimedProbe};
 use super::host_metrics::HostSampler;
 use super::ingest::ingest;
 use super::samples::SampleRow;
@@ -52,8 +53,8 @@ pub struct StatusChange {
     pub project_id: String,
     /// Its name.
     pub name: String,
-    /// The new status (stored spelling).
-    pub status: String,
+    /// The new status.
+    pub status: ServerStatus,
     /// When it changed.
     pub changed_at: chrono::NaiveDateTime,
     /// What the probe said.
@@ -124,19 +125,20 @@ async fn record_host(
     node: &str,
     samples: Vec<super::host_metrics::Sample>,
 ) -> anyhow::Result<()> {
-    for project_id in projects_without_node_server(&app.db, node).await? {
+    let mut conn = app.db.conn().await?;
+    for project_id in projects_without_node_server(&mut conn, node).await? {
         let at = now();
         let row = ServerRow {
             id: uuid::Uuid::now_v7().to_string(),
             project_id,
-            kind: kind_as_str(ServerKind::Host).to_owned(),
+            kind: ServerKind::Host,
             name: format!("node {node}"),
-            tags: "[\"tidewatch-node\"]".to_owned(),
+            tags: Json(vec!["tidewatch-node".to_owned()]),
             address: node.to_owned(),
             database_name: None,
             credential_id: None,
             probe_interval_secs: DEFAULT_PROBE_INTERVAL_SECS,
-            status: ServerStatus::Up.as_str().to_owned(),
+            status: ServerStatus::Up,
             status_changed_at: Some(at),
             last_checked_at: Some(at),
             node_name: Some(node.to_owned()),
@@ -144,12 +146,14 @@ async fn record_host(
             created_at: at,
             updated_at: at,
         };
-        if let Err(error) = row.insert(&app.db).await {
+        if let Err(error) = row.insert(&mut conn).await {
             tracing::warn!(%error, "creating the built-in host server failed");
         }
     }
+    let servers = ServerRow::list_for_node(&mut conn, node).await?;
+    drop(conn);
     let at_ms = chrono::Utc::now().timestamp_millis();
-    for server in ServerRow::list_for_node(&app.db, node).await? {
+    for server in servers {
         let rows = samples
             .iter()
             .map(|s| SampleRow {
@@ -178,21 +182,13 @@ async fn schedule_probes(app: Arc<App>) {
         // Claim only what can start now; the rest stays due for this node's next tick or another node.
         let room = i64::try_from(permits.available_permits()).unwrap_or(i64::MAX);
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let claimed = match claim_due_probes(&app.db, now_ms, room).await {
+        let (claimed, servers) = match claim_servers(&app, now_ms, room).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "claiming due probes failed");
                 continue;
             }
         };
-        let servers =
-            match ServerRow::find_many(&app.db, claimed.iter().map(|c| c.id.as_str())).await {
-                Ok(servers) => servers,
-                Err(error) => {
-                    tracing::warn!(%error, "reading claimed servers failed");
-                    continue;
-                }
-            };
         for server in servers {
             if let Some(claim) = claimed.iter().find(|c| c.id == server.id) {
                 let due_ms = claim.next_probe_ms - i64::from(server.probe_interval_secs) * 1000;
@@ -219,6 +215,18 @@ async fn schedule_probes(app: Arc<App>) {
             });
         }
     }
+}
+
+/// Claims at most `room` due probes and reads their servers.
+async fn claim_servers(
+    app: &App,
+    now_ms: i64,
+    room: i64,
+) -> DbResult<(Vec<ClaimedProbe>, Vec<ServerRow>)> {
+    let mut conn = app.db.conn().await?;
+    let claimed = claim_due_probes(&mut conn, now_ms, room).await?;
+    let servers = ServerRow::find_many(&mut conn, claimed.iter().map(|c| c.id.as_str())).await?;
+    Ok((claimed, servers))
 }
 
 /// Probes one server, records `up` and `latency_ms`, and publishes a status change.
@@ -252,12 +260,12 @@ pub async fn probe_once(app: &App, server: &ServerRow) -> anyhow::Result<probe::
         ServerStatus::Down
     };
     let at = now();
-    if ServerRow::record_check(&app.db, &server.id, status, at).await? {
+    if ServerRow::record_check(&mut app.db.conn().await?, &server.id, status, at).await? {
         let change = StatusChange {
             server_id: server.id.clone(),
             project_id: server.project_id.clone(),
             name: server.name.clone(),
-            status: status.as_str().to_owned(),
+            status,
             changed_at: at,
             message: outcome.message.clone(),
         };
@@ -281,7 +289,7 @@ async fn evaluate_alerts(app: Arc<App>) {
     loop {
         interval.tick().await;
         let at = now();
-        match hold_duty(&app.db, ALERT_DUTY, &node, at, at + ALERT_LEASE).await {
+        match hold(&app, ALERT_DUTY, &node, at + ALERT_LEASE).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
@@ -298,7 +306,8 @@ async fn evaluate_alerts(app: Arc<App>) {
 /// Lets another node take over alert evaluation at once when this one stops.
 async fn release_alert_duty(app: &App) {
     let node = app.executor.node_id();
-    if let Err(error) = release_duty(&app.db, ALERT_DUTY, node).await {
+    let released = async { release_duty(&mut app.db.conn().await?, ALERT_DUTY, node).await };
+    if let Err(error) = released.await {
         tracing::warn!(%error, "releasing the alert lease failed");
     }
 }
@@ -310,7 +319,7 @@ async fn purge_old_samples(app: Arc<App>) {
         interval.tick().await;
         // Held for one period and never released: one purge per period across all nodes.
         let at = now();
-        match hold_duty(&app.db, PURGE_DUTY, &node, at, at + PURGE_EVERY).await {
+        match hold(&app, PURGE_DUTY, &node, at + PURGE_EVERY).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
@@ -332,4 +341,9 @@ async fn purge_old_samples(app: Arc<App>) {
             tracing::warn!(%error, "purging old samples failed");
         }
     }
+}
+
+/// Takes or renews this node's lease on `duty` until `until`; true while it holds it.
+async fn hold(app: &App, duty: &str, node: &str, until: chrono::NaiveDateTime) -> DbResult<bool> {
+    hold_duty(&mut app.db.conn().await?, duty, node, now(), until).await
 }

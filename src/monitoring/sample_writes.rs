@@ -10,7 +10,7 @@ use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use crate::db::{Backend, Database, DbError, DbResult, Pools, SqliteConn};
+use crate::db::{Backend, BackendConn, Database, DbResult, SqliteConn};
 
 use super::samples::{rollups_of, RollupRow, SampleRow};
 
@@ -61,15 +61,10 @@ impl SampleRow {
             return Ok(());
         }
         let rollups = rollups_of(samples);
-        match &db.pools {
-            Pools::Postgres(pool) => {
-                let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
-                insert_batch_postgres(&mut conn, samples, &rollups).await?;
-            }
-            Pools::Sqlite(pool) => {
-                let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
-                insert_batch_sqlite(&mut conn, samples, &rollups).await?;
-            }
+        let mut conn = db.conn().await?;
+        match conn.backend_conn() {
+            BackendConn::Postgres(conn) => insert_batch_postgres(conn, samples, &rollups).await?,
+            BackendConn::Sqlite(conn) => insert_batch_sqlite(conn, samples, &rollups).await?,
         }
         Ok(())
     }

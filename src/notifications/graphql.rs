@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
 use crate::connection_names;
-use crate::error::{AppError, GqlResult, GraphqlError};
+use crate::error::{GqlResult, GraphqlError};
 use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
 
@@ -26,10 +26,8 @@ impl Notification {
     }
 
     /// What it is about.
-    async fn kind(&self) -> GqlResult<NotificationKind> {
-        NotificationKind::from_stored(&self.0.kind).ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("unknown notification kind {}", self.0.kind)).into()
-        })
+    async fn kind(&self) -> NotificationKind {
+        self.0.kind
     }
 
     /// Human-readable text.
@@ -67,16 +65,16 @@ impl NotificationQuery {
         let viewer = ctx.viewer().await?;
         let page = PageRequest::new(first, after)?;
         let unread_only = unread_only.unwrap_or(false);
-        let db = &ctx.app().db;
+        let mut conn = ctx.app().db.conn().await?;
         let rows = NotificationRow::page_for_user(
-            db,
+            &mut conn,
             viewer.id(),
             unread_only,
             page.after_id.as_deref(),
             page.fetch_limit(),
         )
         .await?;
-        let total = NotificationRow::count_for_user(db, viewer.id(), unread_only).await?;
+        let total = NotificationRow::count_for_user(&mut conn, viewer.id(), unread_only).await?;
         Ok(page.connection(rows, total, |row| &row.id, Notification))
     }
 }
@@ -111,8 +109,7 @@ impl NotificationMutation {
     ) -> GqlResult<MarkNotificationsReadPayload> {
         let viewer = ctx.viewer().await?;
         let ids: Vec<String> = input.ids.into_iter().map(|id| id.0).collect();
-        let marked = service::mark_read(ctx.app(), viewer.id(), &ids).await?;
-        let unread = NotificationRow::count_for_user(&ctx.app().db, viewer.id(), true).await?;
+        let (marked, unread) = service::mark_read(ctx.app(), viewer.id(), &ids).await?;
         Ok(MarkNotificationsReadPayload {
             marked_count: i64::try_from(marked).unwrap_or(i64::MAX),
             unread_count: unread,

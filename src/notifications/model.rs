@@ -6,11 +6,12 @@ use diesel::{Insertable, Queryable, Selectable};
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::notifications;
-use crate::db::{Database, DbResult};
-use crate::db_run;
+use crate::db::{Conn, DbResult};
+use crate::{db_run, stored_enum};
 
 /// What a notification is about.
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NotificationKind {
     /// An admin changed the user's role.
     RoleChanged,
@@ -26,33 +27,14 @@ pub enum NotificationKind {
     RunFinished,
 }
 
-impl NotificationKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RoleChanged => "ROLE_CHANGED",
-            Self::AccountActivated => "ACCOUNT_ACTIVATED",
-            Self::AccountDeactivated => "ACCOUNT_DEACTIVATED",
-            Self::AlertFiring => "ALERT_FIRING",
-            Self::AlertResolved => "ALERT_RESOLVED",
-            Self::RunFinished => "RUN_FINISHED",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn from_stored(value: &str) -> Option<Self> {
-        [
-            Self::RoleChanged,
-            Self::AccountActivated,
-            Self::AccountDeactivated,
-            Self::AlertFiring,
-            Self::AlertResolved,
-            Self::RunFinished,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == value)
-    }
-}
+stored_enum!(NotificationKind {
+    RoleChanged = "ROLE_CHANGED",
+    AccountActivated = "ACCOUNT_ACTIVATED",
+    AccountDeactivated = "ACCOUNT_DEACTIVATED",
+    AlertFiring = "ALERT_FIRING",
+    AlertResolved = "ALERT_RESOLVED",
+    RunFinished = "RUN_FINISHED",
+});
 
 /// A stored notification; also the payload of the live event.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
@@ -60,7 +42,7 @@ impl NotificationKind {
 pub struct NotificationRow {
     pub id: String,
     pub user_id: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub message: String,
     pub created_at: NaiveDateTime,
     pub read_at: Option<NaiveDateTime>,
@@ -69,8 +51,8 @@ pub struct NotificationRow {
 /// Database methods.
 impl NotificationRow {
     /// Stores a new notification.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(notifications::table)
                 .values(self)
                 .execute(conn)
@@ -81,13 +63,13 @@ impl NotificationRow {
 
     /// One page of `user_id`'s notifications, newest first, older than the cursor id.
     pub async fn page_for_user(
-        db: &Database,
+        conn: &mut Conn,
         user_id: &str,
         unread_only: bool,
         before_id: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = notifications::table
                 .filter(notifications::user_id.eq(user_id))
                 .select(Self::as_select())
@@ -107,8 +89,12 @@ impl NotificationRow {
     }
 
     /// How many notifications `user_id` has (only unread ones when asked).
-    pub async fn count_for_user(db: &Database, user_id: &str, unread_only: bool) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    pub async fn count_for_user(
+        conn: &mut Conn,
+        user_id: &str,
+        unread_only: bool,
+    ) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             let mut query = notifications::table
                 .filter(notifications::user_id.eq(user_id))
                 .into_boxed();
@@ -120,8 +106,8 @@ impl NotificationRow {
     }
 
     /// How many of `ids` belong to `user_id`.
-    pub async fn count_owned(db: &Database, user_id: &str, ids: &[String]) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    pub async fn count_owned(conn: &mut Conn, user_id: &str, ids: &[String]) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             Ok(notifications::table
                 .filter(notifications::user_id.eq(user_id))
                 .filter(notifications::id.eq_any(ids))
@@ -133,12 +119,12 @@ impl NotificationRow {
 
     /// Marks `ids` of `user_id` read (those not read yet); returns how many changed.
     pub async fn mark_read(
-        db: &Database,
+        conn: &mut Conn,
         user_id: &str,
         ids: &[String],
         at: NaiveDateTime,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(diesel::update(
                 notifications::table
                     .filter(notifications::user_id.eq(user_id))

@@ -4,54 +4,159 @@
 //! [`ProjectAccess`] with the role an operation needs; without membership the
 //! project does not exist for the caller (`NOT_FOUND`), and with too small a
 //! role the answer is `FORBIDDEN`. Admins act as owners everywhere.
+//!
+//! A `ProjectAccess` can only come from that check: its fields are private.
+//! Project-scoped model queries take a [`ProjectScope`], which only a
+//! `ProjectAccess` or the node's own [`SystemActor`] hands out, so no query
+//! runs on a project id that nobody vouched for.
+
+use std::future::Future;
 
 use crate::app::App;
 use crate::auth::Viewer;
+use crate::db::{Conn, DbResult};
 use crate::error::{AppError, AppResult};
 
 use super::model::{MemberRow, ProjectRole, ProjectRow};
 
-/// A project the caller may act on with at least `role`.
+/// The project a piece of work may touch, vouched for by an access check or
+/// by the system actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectScope {
+    project_id: String,
+}
+
+impl ProjectScope {
+    /// The project's id.
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// A scope whose access the caller vouches was checked another way: a
+    /// GraphQL `Project` listed for a member or an admin, or reached through
+    /// an object of it the caller may read; and, until `start_run_in` takes a
+    /// scope instead of a bare row, runs. Nothing else should need it.
+    pub fn vouched(project_id: &str) -> Self {
+        Self {
+            project_id: project_id.to_owned(),
+        }
+    }
+}
+
+/// The node acting on its own, without a caller: scheduled task fires, alert
+/// evaluation, purges. Work done by it is named as such wherever it acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemActor {
+    duty: &'static str,
+}
+
+impl SystemActor {
+    /// The task scheduler, firing tasks on their schedule.
+    pub const SCHEDULER: Self = Self { duty: "scheduler" };
+    /// The monitor, evaluating alert rules.
+    pub const MONITOR: Self = Self { duty: "monitor" };
+    /// A key rotation, resealing stored secrets with the current key.
+    pub const KEY_ROTATION: Self = Self {
+        duty: "key rotation",
+    };
+
+    /// Which duty acts, e.g. `scheduler`.
+    pub fn duty(&self) -> &'static str {
+        self.duty
+    }
+
+    /// The scope of a project this duty works on (the row or id it found itself).
+    pub fn scope(&self, project_id: &str) -> ProjectScope {
+        ProjectScope {
+            project_id: project_id.to_owned(),
+        }
+    }
+}
+
+/// A row that belongs to one project, found by id through
+/// [`ProjectAccess::for_object`].
+pub trait ProjectOwned: Sized + Send {
+    /// The object's name as `NOT_FOUND` says it (`case`, `task` …).
+    const NAME: &'static str;
+
+    /// The row `id`, if it exists.
+    fn find(conn: &mut Conn, id: &str) -> impl Future<Output = DbResult<Option<Self>>> + Send;
+
+    /// The project it belongs to.
+    fn project_id(&self) -> &str;
+}
+
+/// Implements [`ProjectOwned`] for a row with a `project_id` column and an
+/// inherent `find(conn, id)`: `project_owned!(CaseRow, "case");`.
+#[macro_export]
+macro_rules! project_owned {
+    ($row:ty, $name:literal) => {
+        impl $crate::projects::access::ProjectOwned for $row {
+            const NAME: &'static str = $name;
+
+            async fn find(
+                conn: &mut $crate::db::Conn,
+                id: &str,
+            ) -> $crate::db::DbResult<Option<Self>> {
+                <$row>::find(conn, id).await
+            }
+
+            fn project_id(&self) -> &str {
+                &self.project_id
+            }
+        }
+    };
+}
+
+/// A project the caller may act on with at least the role asked for.
 #[derive(Debug, Clone)]
 pub struct ProjectAccess {
-    /// The project, as stored when access was checked.
-    pub project: ProjectRow,
-    /// The caller's effective role (`OWNER` for admins).
-    pub role: ProjectRole,
-    /// The caller.
-    pub viewer: Viewer,
+    project: ProjectRow,
+    scope: ProjectScope,
+    role: ProjectRole,
+    viewer: Viewer,
 }
 
 impl ProjectAccess {
-    /// Checks that `viewer` holds at least `needed` in `project_id`.
+    /// Checks that `viewer` holds at least `needed` in `project_id`, on a connection of its own.
     pub async fn require(
         app: &App,
         viewer: &Viewer,
         project_id: &str,
         needed: ProjectRole,
     ) -> AppResult<Self> {
-        let project = ProjectRow::find(&app.db, project_id)
+        let mut conn = app.db.conn().await?;
+        Self::check(&mut conn, viewer, project_id, needed).await
+    }
+
+    /// Checks that `viewer` holds at least `needed` in `project_id`.
+    pub async fn check(
+        conn: &mut Conn,
+        viewer: &Viewer,
+        project_id: &str,
+        needed: ProjectRole,
+    ) -> AppResult<Self> {
+        let project = ProjectRow::find(conn, project_id)
             .await?
             .ok_or(AppError::NotFound("project"))?;
         let role = if viewer.is_admin() {
             ProjectRole::Owner
         } else {
-            MemberRow::find(&app.db, project_id, viewer.id())
+            MemberRow::find(conn, project_id, viewer.id())
                 .await?
-                .map(|member| ProjectRole::from_stored(&member.role))
+                .map(|member| member.role)
                 .ok_or(AppError::NotFound("project"))?
         };
-        if !role.includes(needed) {
-            return Err(AppError::Forbidden(format!(
-                "this needs the {} role in the project",
-                needed.as_str()
-            )));
-        }
-        Ok(Self {
+        let access = Self {
+            scope: ProjectScope {
+                project_id: project.id.clone(),
+            },
             project,
             role,
             viewer: viewer.clone(),
-        })
+        };
+        access.ensure(needed)?;
+        Ok(access)
     }
 
     /// Like [`ProjectAccess::require`], reached through one of the project's objects:
@@ -65,15 +170,51 @@ impl ProjectAccess {
     ) -> AppResult<Self> {
         Self::require(app, viewer, project_id, needed)
             .await
-            .map_err(|error| match error {
-                AppError::NotFound(_) => AppError::NotFound(object),
-                other => other,
-            })
+            .map_err(|error| hidden_as(error, object))
+    }
+
+    /// The object `id` of type `T` and the caller's access to its project, on one
+    /// connection. Without access the object does not exist for the caller
+    /// (`NOT_FOUND` naming `T`); with too small a role the answer is `FORBIDDEN`.
+    pub async fn for_object<T: ProjectOwned>(
+        app: &App,
+        viewer: &Viewer,
+        id: &str,
+        needed: ProjectRole,
+    ) -> AppResult<(T, Self)> {
+        let mut conn = app.db.conn().await?;
+        let object = T::find(&mut conn, id)
+            .await?
+            .ok_or(AppError::NotFound(T::NAME))?;
+        let access = Self::check(&mut conn, viewer, object.project_id(), needed)
+            .await
+            .map_err(|error| hidden_as(error, T::NAME))?;
+        Ok((object, access))
+    }
+
+    /// The project, as stored when access was checked.
+    pub fn project(&self) -> &ProjectRow {
+        &self.project
     }
 
     /// The project's id.
     pub fn project_id(&self) -> &str {
         &self.project.id
+    }
+
+    /// The scope project-scoped queries take.
+    pub fn scope(&self) -> &ProjectScope {
+        &self.scope
+    }
+
+    /// The caller's effective role (`OWNER` for admins).
+    pub fn role(&self) -> ProjectRole {
+        self.role
+    }
+
+    /// The caller.
+    pub fn viewer(&self) -> &Viewer {
+        &self.viewer
     }
 
     /// `FORBIDDEN` unless the caller's role includes `needed`.
@@ -86,5 +227,13 @@ impl ProjectAccess {
                 needed.as_str()
             )))
         }
+    }
+}
+
+/// A project the caller cannot see hides the object reached through it.
+fn hidden_as(error: AppError, object: &'static str) -> AppError {
+    match error {
+        AppError::NotFound(_) => AppError::NotFound(object),
+        other => other,
     }
 }

@@ -15,6 +15,7 @@ use crate::graphql::{utc, ContextExt};
 use crate::users::graphql::User;
 use crate::users::model::UserRow;
 
+use super::access::{ProjectAccess, ProjectScope};
 use super::model::{
     MemberRow, ProjectFilter, ProjectRole, ProjectRow, ProjectSettings, ProjectSettingsInput,
 };
@@ -26,20 +27,29 @@ connection_names!(ProjectConnection, ProjectEdge);
 pub struct Project {
     row: ProjectRow,
     role: Option<ProjectRole>,
+    scope: ProjectScope,
 }
 
 impl Project {
-    /// `row` seen with the caller's effective `role`.
-    pub fn new(row: ProjectRow, role: ProjectRole) -> Self {
+    /// The project of `access`, seen with the caller's effective role.
+    pub fn of_access(access: &ProjectAccess) -> Self {
+        Self::with_role(access.project().clone(), access)
+    }
+
+    /// `row` as changed through `access`, seen with the caller's effective role.
+    pub fn with_role(row: ProjectRow, access: &ProjectAccess) -> Self {
         Self {
             row,
-            role: Some(role),
+            role: Some(access.role()),
+            scope: access.scope().clone(),
         }
     }
 
-    /// `row` reached through an object the caller may read; the role is looked up if asked.
-    pub fn unranked(row: ProjectRow) -> Self {
-        Self { row, role: None }
+    /// `row` reached through an object the caller may read (or listed for a member
+    /// or an admin); the role is looked up if asked.
+    pub fn listed(row: ProjectRow, role: Option<ProjectRole>) -> Self {
+        let scope = ProjectScope::vouched(&row.id);
+        Self { row, role, scope }
     }
 }
 
@@ -78,7 +88,7 @@ impl Project {
             None => Ok(ctx
                 .project_access(&self.row.id, ProjectRole::Viewer)
                 .await?
-                .role),
+                .role()),
         }
     }
 
@@ -94,13 +104,15 @@ impl Project {
 
     /// Members and their roles, earliest first.
     async fn members(&self, ctx: &Context<'_>) -> GqlResult<Vec<ProjectMember>> {
-        let rows = MemberRow::list(&ctx.app().db, &self.row.id).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let rows = MemberRow::list(&mut conn, &self.scope).await?;
         Ok(rows.into_iter().map(ProjectMember).collect())
     }
 
     /// Environments, by name.
     async fn environments(&self, ctx: &Context<'_>) -> GqlResult<Vec<Environment>> {
-        let rows = EnvironmentRow::list(&ctx.app().db, &self.row.id).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let rows = EnvironmentRow::list(&mut conn, &self.scope).await?;
         Ok(rows.into_iter().map(Environment).collect())
     }
 
@@ -133,7 +145,7 @@ impl ProjectMember {
 
     /// The role.
     async fn role(&self) -> ProjectRole {
-        ProjectRole::from_stored(&self.0.role)
+        self.0.role
     }
 
     /// When the user joined.
@@ -174,16 +186,22 @@ impl ProjectQuery {
             archived: input.archived,
             member_id: (!viewer.is_admin()).then(|| viewer.id().to_owned()),
         };
-        let db = &ctx.app().db;
-        let rows =
-            ProjectRow::page(db, &filter, page.after_id.as_deref(), page.fetch_limit()).await?;
-        let total = ProjectRow::count_matching(db, &filter).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let rows = ProjectRow::page(
+            &mut conn,
+            &filter,
+            page.after_id.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let total = ProjectRow::count_matching(&mut conn, &filter).await?;
         let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-        let roles: HashMap<String, ProjectRole> = MemberRow::roles_of_user(db, viewer.id(), &ids)
-            .await?
-            .into_iter()
-            .map(|member| (member.project_id, ProjectRole::from_stored(&member.role)))
-            .collect();
+        let roles: HashMap<String, ProjectRole> =
+            MemberRow::roles_of_user(&mut conn, viewer.id(), &ids)
+                .await?
+                .into_iter()
+                .map(|member| (member.project_id, member.role))
+                .collect();
         Ok(page.connection(
             rows,
             total,
@@ -193,7 +211,7 @@ impl ProjectQuery {
                     Some(role) => *role,
                     None => ProjectRole::Owner, // only admins see projects they are not in
                 };
-                Project::new(row, role)
+                Project::listed(row, Some(role))
             },
         ))
     }
@@ -205,7 +223,7 @@ impl ProjectQuery {
         #[graphql(desc = "The project's id.")] id: ID,
     ) -> GqlResult<Option<Project>> {
         let access = ctx.project_access(&id, ProjectRole::Viewer).await?;
-        Ok(Some(Project::new(access.project, access.role)))
+        Ok(Some(Project::of_access(&access)))
     }
 }
 
@@ -333,7 +351,7 @@ impl ProjectMutation {
         )
         .await?;
         Ok(ProjectPayload {
-            project: Project::new(row, ProjectRole::Owner),
+            project: Project::listed(row, Some(ProjectRole::Owner)),
         })
     }
 
@@ -355,7 +373,7 @@ impl ProjectMutation {
         )
         .await?;
         Ok(ProjectPayload {
-            project: Project::new(row, access.role),
+            project: Project::with_role(row, &access),
         })
     }
 
@@ -368,7 +386,7 @@ impl ProjectMutation {
         let access = ctx.project_access(&input.id, ProjectRole::Owner).await?;
         let row = service::set_archived(ctx.app(), &access, input.archived).await?;
         Ok(ProjectPayload {
-            project: Project::new(row, access.role),
+            project: Project::with_role(row, &access),
         })
     }
 

@@ -11,9 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cases::spec::KeyValue;
 use crate::db::schema::{project_members, projects};
-use crate::db::{Database, DbResult};
-use crate::db_run;
+use crate::db::stored::{unreadable_row, Json};
+use crate::db::{Conn, Database, DbResult};
 use crate::users::model::{escape_like, lower};
+use crate::{db_run, stored_enum};
+
+use super::access::ProjectScope;
 
 /// A stored project.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -23,7 +26,7 @@ pub struct ProjectRow {
     pub name: String,
     pub description: String,
     pub archived: bool,
-    pub settings: String,
+    pub settings: Json<ProjectSettings>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -35,7 +38,7 @@ pub struct ProjectRow {
 pub struct MemberRow {
     pub project_id: String,
     pub user_id: String,
-    pub role: String,
+    pub role: ProjectRole,
     pub added_at: NaiveDateTime,
 }
 
@@ -46,7 +49,7 @@ pub struct ProjectChanges {
     pub name: Option<String>,
     pub description: Option<String>,
     pub archived: Option<bool>,
-    pub settings: Option<String>,
+    pub settings: Option<Json<ProjectSettings>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -63,27 +66,14 @@ pub enum ProjectRole {
     Viewer,
 }
 
+stored_enum!(ProjectRole {
+    Owner = "OWNER",
+    Maintainer = "MAINTAINER",
+    Member = "MEMBER",
+    Viewer = "VIEWER",
+});
+
 impl ProjectRole {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "OWNER",
-            Self::Maintainer => "MAINTAINER",
-            Self::Member => "MEMBER",
-            Self::Viewer => "VIEWER",
-        }
-    }
-
-    /// Reads the stored spelling; anything unknown is the least powerful role.
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "OWNER" => Self::Owner,
-            "MAINTAINER" => Self::Maintainer,
-            "MEMBER" => Self::Member,
-            _ => Self::Viewer,
-        }
-    }
-
     fn rank(self) -> u8 {
         match self {
             Self::Owner => 3,
@@ -144,9 +134,9 @@ pub struct ProjectFilter {
 
 /// Local methods.
 impl ProjectRow {
-    /// The parsed settings (defaults for anything unreadable).
+    /// The settings.
     pub fn settings(&self) -> ProjectSettings {
-        serde_json::from_str(&self.settings).unwrap_or_default()
+        self.settings.0.clone()
     }
 }
 
@@ -183,9 +173,12 @@ macro_rules! filtered_projects {
 /// Database methods.
 impl ProjectRow {
     /// Stores a project and its first owner, in one transaction.
+    ///
+    /// Transition: `createProject` still calls this with the pool; once it runs
+    /// in a transaction of its own, this takes the connection like the rest.
     pub async fn insert_with_owner(&self, db: &Database, owner: &MemberRow) -> DbResult<()> {
-        db_run!(db, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        db.transaction(async |conn| {
+            db_run!(conn, |conn| {
                 diesel::insert_into(projects::table)
                     .values(self)
                     .execute(conn)
@@ -196,26 +189,26 @@ impl ProjectRow {
                     .await?;
                 Ok(())
             })
-            .await?;
-            Ok(())
         })
+        .await
     }
 
     /// The project `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(projects::table
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            projects::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "projects", id))
         })
     }
 
     /// The projects with these ids, in no particular order.
-    pub async fn find_by_ids(db: &Database, ids: &[String]) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find_by_ids(conn: &mut Conn, ids: &[String]) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(projects::table
                 .filter(projects::id.eq_any(ids))
                 .select(Self::as_select())
@@ -224,14 +217,14 @@ impl ProjectRow {
         })
     }
 
-    /// Applies `changes`; returns the updated row, if any.
+    /// Applies `changes` to the project in scope; returns the updated row, if any.
     pub async fn update(
-        db: &Database,
-        id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         changes: &ProjectChanges,
     ) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(diesel::update(projects::table.find(id))
+        db_run!(conn, |conn| {
+            Ok(diesel::update(projects::table.find(scope.project_id()))
                 .set(changes)
                 .returning(Self::as_returning())
                 .get_result(conn)
@@ -240,10 +233,10 @@ impl ProjectRow {
         })
     }
 
-    /// Deletes the project; its members, environments and cases go with it (cascade).
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            Ok(diesel::delete(projects::table.find(id))
+    /// Deletes the project in scope; its members, environments and cases go with it (cascade).
+    pub async fn delete(conn: &mut Conn, scope: &ProjectScope) -> DbResult<bool> {
+        db_run!(conn, |conn| {
+            Ok(diesel::delete(projects::table.find(scope.project_id()))
                 .execute(conn)
                 .await?
                 > 0)
@@ -252,12 +245,12 @@ impl ProjectRow {
 
     /// One page of projects matching `filter`, ordered by id, after the cursor id.
     pub async fn page(
-        db: &Database,
+        conn: &mut Conn,
         filter: &ProjectFilter,
         after_id: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = filtered_projects!(filter).select(Self::as_select());
             if let Some(after_id) = after_id {
                 query = query.filter(projects::id.gt(after_id.to_owned()));
@@ -271,8 +264,8 @@ impl ProjectRow {
     }
 
     /// How many projects match `filter`.
-    pub async fn count_matching(db: &Database, filter: &ProjectFilter) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    pub async fn count_matching(conn: &mut Conn, filter: &ProjectFilter) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             Ok(filtered_projects!(filter).count().get_result(conn).await?)
         })
     }
@@ -280,23 +273,24 @@ impl ProjectRow {
 
 /// Database methods.
 impl MemberRow {
-    /// `user_id`'s membership of `project_id`, if any.
-    pub async fn find(db: &Database, project_id: &str, user_id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(project_members::table
+    /// `user_id`'s membership of `project_id`, if any (the access check reads it).
+    pub async fn find(conn: &mut Conn, project_id: &str, user_id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            project_members::table
                 .find((project_id, user_id))
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "project_members", user_id))
         })
     }
 
-    /// Every member of `project_id`, earliest first.
-    pub async fn list(db: &Database, project_id: &str) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    /// Every member of the project in scope, earliest first.
+    pub async fn list(conn: &mut Conn, scope: &ProjectScope) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(project_members::table
-                .filter(project_members::project_id.eq(project_id))
+                .filter(project_members::project_id.eq(scope.project_id()))
                 .order((
                     project_members::added_at.asc(),
                     project_members::user_id.asc(),
@@ -309,11 +303,11 @@ impl MemberRow {
 
     /// `user_id`'s roles in whichever of `project_ids` they belong to.
     pub async fn roles_of_user(
-        db: &Database,
+        conn: &mut Conn,
         user_id: &str,
         project_ids: &[String],
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(project_members::table
                 .filter(project_members::user_id.eq(user_id))
                 .filter(project_members::project_id.eq_any(project_ids))
@@ -325,21 +319,16 @@ impl MemberRow {
 
     /// Whether `user_id` holds at least `role` in some project.
     pub async fn holds_role_somewhere(
-        db: &Database,
+        conn: &mut Conn,
         user_id: &str,
         role: ProjectRole,
     ) -> DbResult<bool> {
-        let roles: Vec<&str> = [
-            ProjectRole::Owner,
-            ProjectRole::Maintainer,
-            ProjectRole::Member,
-            ProjectRole::Viewer,
-        ]
-        .into_iter()
-        .filter(|held| held.includes(role))
-        .map(ProjectRole::as_str)
-        .collect();
-        db_run!(db, |conn| {
+        let roles: Vec<ProjectRole> = ProjectRole::ALL
+            .iter()
+            .copied()
+            .filter(|held| held.includes(role))
+            .collect();
+        db_run!(conn, |conn| {
             let count: i64 = project_members::table
                 .filter(project_members::user_id.eq(user_id))
                 .filter(project_members::role.eq_any(&roles))
@@ -350,12 +339,12 @@ impl MemberRow {
         })
     }
 
-    /// How many owners `project_id` has.
-    pub async fn count_owners(db: &Database, project_id: &str) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    /// How many owners the project in scope has.
+    pub async fn count_owners(conn: &mut Conn, scope: &ProjectScope) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             Ok(project_members::table
-                .filter(project_members::project_id.eq(project_id))
-                .filter(project_members::role.eq(ProjectRole::Owner.as_str()))
+                .filter(project_members::project_id.eq(scope.project_id()))
+                .filter(project_members::role.eq(ProjectRole::Owner))
                 .count()
                 .get_result(conn)
                 .await?)
@@ -363,8 +352,8 @@ impl MemberRow {
     }
 
     /// Adds the membership.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(project_members::table)
                 .values(self)
                 .execute(conn)
@@ -375,15 +364,15 @@ impl MemberRow {
 
     /// Changes a member's role; returns the updated row, if the membership exists.
     pub async fn set_role(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         user_id: &str,
         role: ProjectRole,
     ) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(
-                diesel::update(project_members::table.find((project_id, user_id)))
-                    .set(project_members::role.eq(role.as_str()))
+                diesel::update(project_members::table.find((scope.project_id(), user_id)))
+                    .set(project_members::role.eq(role))
                     .returning(Self::as_returning())
                     .get_result(conn)
                     .await
@@ -393,10 +382,10 @@ impl MemberRow {
     }
 
     /// Removes the membership; returns whether it existed.
-    pub async fn delete(db: &Database, project_id: &str, user_id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
+    pub async fn delete(conn: &mut Conn, scope: &ProjectScope, user_id: &str) -> DbResult<bool> {
+        db_run!(conn, |conn| {
             Ok(
-                diesel::delete(project_members::table.find((project_id, user_id)))
+                diesel::delete(project_members::table.find((scope.project_id(), user_id)))
                     .execute(conn)
                     .await?
                     > 0,

@@ -3,7 +3,8 @@
 use crate::app::App;
 use crate::audit::{self, AuditEvent};
 use crate::auth::Viewer;
-use crate::db::now;
+use crate::db::stored::Json;
+use crate::db::{now, Conn};
 use crate::error::{AppError, AppResult};
 use crate::users::model::UserRow;
 
@@ -36,7 +37,7 @@ pub async fn create_project(
         name,
         description,
         archived: false,
-        settings: serde_json::to_string(&settings).map_err(AppError::internal)?,
+        settings: Json(settings),
         created_by: viewer.id().to_owned(),
         created_at,
         updated_at: created_at,
@@ -44,7 +45,7 @@ pub async fn create_project(
     let owner = MemberRow {
         project_id: project.id.clone(),
         user_id: viewer.id().to_owned(),
-        role: ProjectRole::Owner.as_str().to_owned(),
+        role: ProjectRole::Owner,
         added_at: created_at,
     };
     project.insert_with_owner(&app.db, &owner).await?;
@@ -76,7 +77,7 @@ pub async fn update_project(
     let mut changed = Vec::new();
     let name = name.map(|name| project_name(&name)).transpose()?;
     if let Some(name) = &name {
-        changed.push(format!("name '{}' -> '{name}'", access.project.name));
+        changed.push(format!("name '{}' -> '{name}'", access.project().name));
     }
     let description = description.map(project_description).transpose()?;
     if description.is_some() {
@@ -84,13 +85,13 @@ pub async fn update_project(
     }
     let settings = match settings {
         Some(input) => {
-            let merged = merged_settings(access.project.settings(), input)?;
+            let merged = merged_settings(access.project().settings(), input)?;
             changed.push(format!(
                 "settings (maxWorkers {}, {} default headers)",
                 merged.max_workers,
                 merged.default_headers.len()
             ));
-            Some(serde_json::to_string(&merged).map_err(AppError::internal)?)
+            Some(Json(merged))
         }
         None => None,
     };
@@ -101,20 +102,24 @@ pub async fn update_project(
         updated_at: Some(now()),
         ..ProjectChanges::default()
     };
-    let project = ProjectRow::update(&app.db, access.project_id(), &changes)
-        .await?
-        .ok_or(AppError::NotFound("project"))?;
     let summary = format!("changed {}", changed.join(", "));
-    audit::record_in_project(
-        app,
-        access,
-        "project",
-        "project.update",
-        &project.id,
-        summary,
-    )
-    .await?;
-    Ok(project)
+    app.db
+        .transaction(async |conn| {
+            let project = ProjectRow::update(conn, access.scope(), &changes)
+                .await?
+                .ok_or(AppError::NotFound("project"))?;
+            audit::record_in_project(
+                conn,
+                access,
+                "project",
+                "project.update",
+                &project.id,
+                summary,
+            )
+            .await?;
+            Ok(project)
+        })
+        .await
 }
 
 /// Archives or restores a project (owners).
@@ -129,16 +134,21 @@ pub async fn set_archived(
         updated_at: Some(now()),
         ..ProjectChanges::default()
     };
-    let project = ProjectRow::update(&app.db, access.project_id(), &changes)
-        .await?
-        .ok_or(AppError::NotFound("project"))?;
     let action = if archived {
         "project.archive"
     } else {
         "project.unarchive"
     };
-    audit::record_in_project(app, access, "project", action, &project.id, action.into()).await?;
-    Ok(project)
+    app.db
+        .transaction(async |conn| {
+            let project = ProjectRow::update(conn, access.scope(), &changes)
+                .await?
+                .ok_or(AppError::NotFound("project"))?;
+            audit::record_in_project(conn, access, "project", action, &project.id, action.into())
+                .await?;
+            Ok(project)
+        })
+        .await
 }
 
 /// Deletes a project with its members, environments, cases and runs, in one statement
@@ -146,19 +156,24 @@ pub async fn set_archived(
 pub async fn delete_project(app: &App, access: &ProjectAccess) -> AppResult<()> {
     access.ensure(ProjectRole::Owner)?;
     crate::runs::service::ensure_no_active_run(app, access.project_id()).await?;
-    if !ProjectRow::delete(&app.db, access.project_id()).await? {
-        return Err(AppError::NotFound("project"));
-    }
-    let summary = format!("deleted project '{}'", access.project.name);
-    audit::record_in_project(
-        app,
-        access,
-        "project",
-        "project.delete",
-        access.project_id(),
-        summary,
-    )
-    .await
+    let summary = format!("deleted project '{}'", access.project().name);
+    app.db
+        .transaction(async |conn| {
+            if !ProjectRow::delete(conn, access.scope()).await? {
+                return Err(AppError::NotFound("project"));
+            }
+            audit::record_in_project(
+                conn,
+                access,
+                "project",
+                "project.delete",
+                access.project_id(),
+                summary,
+            )
+            .await?;
+            Ok(())
+        })
+        .await
 }
 
 /// Adds a user to the project with `role` (owners).
@@ -175,18 +190,24 @@ pub async fn add_member(
     let member = MemberRow {
         project_id: access.project_id().to_owned(),
         user_id: user.id.clone(),
-        role: role.as_str().to_owned(),
+        role,
         added_at: now(),
     };
-    member.insert(&app.db).await.map_err(|error| {
-        if error.is_unique_violation() {
-            AppError::Conflict(format!("{} is already a member", user.username))
-        } else {
-            error.into()
-        }
-    })?;
     let summary = format!("added {} as {}", user.username, role.as_str());
-    audit::record_in_project(app, access, "member", "member.add", &user.id, summary).await?;
+    app.db
+        .transaction(async |conn| {
+            member.insert(conn).await.map_err(|error| {
+                if error.is_unique_violation() {
+                    AppError::Conflict(format!("{} is already a member", user.username))
+                } else {
+                    error.into()
+                }
+            })?;
+            audit::record_in_project(conn, access, "member", "member.add", &user.id, summary)
+                .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
     Ok(member)
 }
 
@@ -198,46 +219,53 @@ pub async fn change_member_role(
     role: ProjectRole,
 ) -> AppResult<MemberRow> {
     access.ensure(ProjectRole::Owner)?;
-    let current = MemberRow::find(&app.db, access.project_id(), user_id)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
-    if role != ProjectRole::Owner {
-        ensure_not_last_owner(app, access, &current).await?;
-    }
-    let member = MemberRow::set_role(&app.db, access.project_id(), user_id, role)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
-    let summary = format!("role {} -> {}", current.role, role.as_str());
-    audit::record_in_project(app, access, "member", "member.update", user_id, summary).await?;
-    Ok(member)
+    app.db
+        .transaction(async |conn| {
+            let current = MemberRow::find(conn, access.project_id(), user_id)
+                .await?
+                .ok_or(AppError::NotFound("member"))?;
+            if role != ProjectRole::Owner {
+                ensure_not_last_owner(conn, access, &current).await?;
+            }
+            let member = MemberRow::set_role(conn, access.scope(), user_id, role)
+                .await?
+                .ok_or(AppError::NotFound("member"))?;
+            let summary = format!("role {} -> {}", current.role, role);
+            audit::record_in_project(conn, access, "member", "member.update", user_id, summary)
+                .await?;
+            Ok(member)
+        })
+        .await
 }
 
 /// Removes a member (owners). The last owner stays.
 pub async fn remove_member(app: &App, access: &ProjectAccess, user_id: &str) -> AppResult<()> {
     access.ensure(ProjectRole::Owner)?;
-    let current = MemberRow::find(&app.db, access.project_id(), user_id)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
-    ensure_not_last_owner(app, access, &current).await?;
-    MemberRow::delete(&app.db, access.project_id(), user_id).await?;
-    audit::record_in_project(
-        app,
-        access,
-        "member",
-        "member.remove",
-        user_id,
-        format!("removed member ({})", current.role),
-    )
-    .await
+    app.db
+        .transaction(async |conn| {
+            let current = MemberRow::find(conn, access.project_id(), user_id)
+                .await?
+                .ok_or(AppError::NotFound("member"))?;
+            ensure_not_last_owner(conn, access, &current).await?;
+            MemberRow::delete(conn, access.scope(), user_id).await?;
+            let summary = format!("removed member ({})", current.role);
+            audit::record_in_project(conn, access, "member", "member.remove", user_id, summary)
+                .await?;
+            Ok(())
+        })
+        .await
 }
 
+/// `CONFLICT` when `member` is the project's only owner. Run inside the
+/// transaction that demotes or removes them, so two owners leaving at once
+/// cannot both pass.
 async fn ensure_not_last_owner(
-    app: &App,
+    conn: &mut Conn,
     access: &ProjectAccess,
     member: &MemberRow,
 ) -> AppResult<()> {
-    if ProjectRole::from_stored(&member.role) == ProjectRole::Owner
-        && MemberRow::count_owners(&app.db, access.project_id()).await? <= 1
+    if member.role == ProjectRole::Owner
+        && MemberRow::count_owners(conn, access.scope()).await? <= 1
     {
         return Err(AppError::Conflict(
             "a project keeps at least one owner".into(),

@@ -12,7 +12,7 @@ use crate::cases::spec::KeyValue;
 use crate::db::now;
 use crate::environments::model::{EnvironmentRow, StoredVariable};
 use crate::error::{AppError, AppResult};
-use crate::projects::access::ProjectAccess;
+use crate::projects::access::{ProjectAccess, ProjectScope};
 use crate::projects::model::{ProjectRole, ProjectRow};
 
 use super::events::{project_topic, run_topic, status_event};
@@ -93,11 +93,11 @@ pub async fn start_run(
     access.ensure(ProjectRole::Member)?;
     let origin = RunOrigin {
         trigger,
-        started_by: Some(access.viewer.id().to_owned()),
+        started_by: Some(access.viewer().id().to_owned()),
         task_id: None,
         retry_of: None,
     };
-    let run = start_run_in(app, &access.project, request, origin).await?;
+    let run = start_run_in(app, access.project(), request, origin).await?;
     let summary = format!(
         "started run of {} cases (trigger {})",
         run.total,
@@ -157,10 +157,11 @@ pub struct CaseSnapshot {
 impl From<CaseRow> for CaseSnapshot {
     fn from(case: CaseRow) -> Self {
         Self {
+            // Serializing a typed spec cannot fail: it holds strings, numbers, lists and JSON.
+            spec: serde_json::to_string(&case.spec).expect("a case spec serializes"),
             case_id: case.id,
             name: case.name,
-            kind: case.kind,
-            spec: case.spec,
+            kind: case.kind.as_str().to_owned(),
         }
     }
 }
@@ -209,13 +210,13 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
     let environment = serde_json::from_str(&run.environment).map_err(AppError::internal)?;
     let origin = RunOrigin {
         trigger: RunTrigger::Retry,
-        started_by: Some(access.viewer.id().to_owned()),
+        started_by: Some(access.viewer().id().to_owned()),
         task_id: run.task_id.clone(),
         retry_of: Some(run.id.clone()),
     };
     let retry = create_run(
         app,
-        &access.project,
+        access.project(),
         retried,
         environment,
         run.max_workers,
@@ -247,7 +248,7 @@ pub async fn control_run(
         let reason = format!(
             "{} by {}",
             to.as_str().to_lowercase(),
-            access.viewer.user.username
+            access.viewer().user.username
         );
         let event = status_event(&current, to.as_str(), Some(&reason));
         if let Some((changed, event)) = RunRow::transition(
@@ -323,7 +324,7 @@ async fn chosen_cases(
             let mut unique = ids.clone();
             unique.sort();
             unique.dedup();
-            let found = CaseRow::find_by_ids(&app.db, &unique).await?;
+            let found = CaseRow::find_by_ids(&mut app.db.conn().await?, &unique).await?;
             let known: HashSet<&str> = found
                 .iter()
                 .filter(|case| case.project_id == project.id)
@@ -353,8 +354,8 @@ async fn chosen_cases(
                 ..CaseFilter::default()
             };
             CaseRow::page(
-                &app.db,
-                &project.id,
+                &mut app.db.conn().await?,
+                &ProjectScope::vouched(&project.id),
                 &filter,
                 (CaseOrderField::CreatedAt, SortDirection::Asc),
                 0,
@@ -385,14 +386,17 @@ async fn snapshot_environment(
 ) -> AppResult<EnvironmentSnapshot> {
     let environment = match environment_id {
         Some(id) => Some(
-            EnvironmentRow::find(&app.db, id)
+            EnvironmentRow::find(&mut app.db.conn().await?, id)
                 .await?
                 .filter(|env| env.project_id == project.id)
                 .ok_or_else(|| {
                     AppError::bad_input("environmentId", "no such environment in this project")
                 })?,
         ),
-        None => EnvironmentRow::find_default(&app.db, &project.id).await?,
+        None => {
+            let scope = ProjectScope::vouched(&project.id);
+            EnvironmentRow::find_default(&mut app.db.conn().await?, &scope).await?
+        }
     };
     Ok(EnvironmentSnapshot {
         environment_id: environment.as_ref().map(|env| env.id.clone()),

@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::audit;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
-use crate::projects::access::ProjectAccess;
+use crate::projects::access::{ProjectAccess, SystemActor};
 use crate::projects::model::ProjectRole;
 
 use super::model::{CredentialChanges, CredentialRow};
@@ -35,23 +35,28 @@ pub async fn create_credential(
         created_at: at,
         updated_at: at,
     };
-    row.insert(&app.db).await.map_err(|error| {
-        if error.is_unique_violation() {
-            AppError::Conflict(format!("a credential named '{}' exists", row.name))
-        } else {
-            error.into()
-        }
-    })?;
     let summary = format!("created credential '{}'", row.name);
-    audit::record_in_project(
-        app,
-        access,
-        "credential",
-        "credential.create",
-        &row.id,
-        summary,
-    )
-    .await?;
+    app.db
+        .transaction(async |conn| {
+            row.insert(conn).await.map_err(|error| {
+                if error.is_unique_violation() {
+                    AppError::Conflict(format!("a credential named '{}' exists", row.name))
+                } else {
+                    error.into()
+                }
+            })?;
+            audit::record_in_project(
+                conn,
+                access,
+                "credential",
+                "credential.create",
+                &row.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
     Ok(row)
 }
 
@@ -75,35 +80,39 @@ pub async fn update_credential(
         sealed_secret: secret.as_deref().map(|secret| app.secrets.seal(secret)),
         updated_at: Some(now()),
     };
-    let updated = CredentialRow::update(&app.db, &credential.id, &changes)
+    app.db
+        .transaction(async |conn| {
+            let updated = CredentialRow::update(conn, access.scope(), &credential.id, &changes)
+                .await
+                .map_err(|error| {
+                    if error.is_unique_violation() {
+                        AppError::Conflict("a credential with that name exists".into())
+                    } else {
+                        error.into()
+                    }
+                })?
+                .ok_or(AppError::NotFound("credential"))?;
+            let summary = format!(
+                "updated credential '{}'{}",
+                updated.name,
+                if secret.is_some() {
+                    " (secret replaced)"
+                } else {
+                    ""
+                }
+            );
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "credential",
+                "credential.update",
+                &updated.id,
+                summary,
+            )
+            .await?;
+            Ok(updated)
+        })
         .await
-        .map_err(|error| {
-            if error.is_unique_violation() {
-                AppError::Conflict("a credential with that name exists".into())
-            } else {
-                error.into()
-            }
-        })?
-        .ok_or(AppError::NotFound("credential"))?;
-    let summary = format!(
-        "updated credential '{}'{}",
-        updated.name,
-        if secret.is_some() {
-            " (secret replaced)"
-        } else {
-            ""
-        }
-    );
-    audit::record_in_project(
-        app,
-        access,
-        "credential",
-        "credential.update",
-        &updated.id,
-        summary,
-    )
-    .await?;
-    Ok(updated)
 }
 
 /// Deletes a credential (maintainers).
@@ -113,38 +122,22 @@ pub async fn delete_credential(
     credential: &CredentialRow,
 ) -> AppResult<()> {
     access.ensure(ProjectRole::Maintainer)?;
-    CredentialRow::delete(&app.db, &credential.id).await?;
     let summary = format!("deleted credential '{}'", credential.name);
-    audit::record_in_project(
-        app,
-        access,
-        "credential",
-        "credential.delete",
-        &credential.id,
-        summary,
-    )
-    .await
-}
-
-/// The credential `id` with the caller's access to its project.
-pub async fn find_with_access(
-    app: &App,
-    viewer: &crate::auth::Viewer,
-    id: &str,
-    needed: ProjectRole,
-) -> AppResult<(CredentialRow, ProjectAccess)> {
-    let credential = CredentialRow::find(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("credential"))?;
-    let access = ProjectAccess::require_for_object(
-        app,
-        viewer,
-        &credential.project_id,
-        needed,
-        "credential",
-    )
-    .await?;
-    Ok((credential, access))
+    app.db
+        .transaction(async |conn| {
+            CredentialRow::delete(conn, access.scope(), &credential.id).await?;
+            audit::record_in_project(
+                conn,
+                access,
+                "credential",
+                "credential.delete",
+                &credential.id,
+                summary,
+            )
+            .await?;
+            Ok(())
+        })
+        .await
 }
 
 fn credential_name(name: &str) -> AppResult<String> {
@@ -171,8 +164,9 @@ fn check_secret(secret: &str) -> AppResult<()> {
 /// Reseals credentials still sealed with the previous key (after a key rotation);
 /// returns how many changed.
 pub async fn reseal_all(app: &App) -> anyhow::Result<usize> {
+    let mut conn = app.db.conn().await?;
     let mut resealed = 0;
-    for credential in CredentialRow::list_all(&app.db).await? {
+    for credential in CredentialRow::list_all(&mut conn).await? {
         if !app.secrets.needs_reseal(&credential.sealed_secret) {
             continue;
         }
@@ -180,7 +174,8 @@ pub async fn reseal_all(app: &App) -> anyhow::Result<usize> {
             sealed_secret: Some(app.secrets.reseal(&credential.sealed_secret)?),
             ..CredentialChanges::default()
         };
-        CredentialRow::update(&app.db, &credential.id, &changes).await?;
+        let scope = SystemActor::KEY_ROTATION.scope(&credential.project_id);
+        CredentialRow::update(&mut conn, &scope, &credential.id, &changes).await?;
         resealed += 1;
     }
     Ok(resealed)

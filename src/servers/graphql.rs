@@ -11,7 +11,7 @@ use crate::monitoring::graphql::{metric_buckets, MetricBucket, MetricRange};
 use crate::projects::model::ProjectRole;
 
 use super::credentials;
-use super::model::{ServerFilter, ServerRow, ServerStatus};
+use super::model::{CredentialRow, ServerFilter, ServerRow, ServerStatus};
 use super::probe::{ProbeOutcome, ProbeTarget, ServerKind};
 use super::service::{self, NewServer, ServerUpdate};
 
@@ -35,7 +35,7 @@ impl Server {
 
     /// Kind of server.
     async fn kind(&self) -> ServerKind {
-        self.0.kind()
+        self.0.kind
     }
 
     /// Name, unique in the project.
@@ -44,8 +44,8 @@ impl Server {
     }
 
     /// Tags (alert rules may target a tag).
-    async fn tags(&self) -> Vec<String> {
-        self.0.tag_list()
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
     }
 
     /// URL (HTTP), host name (HOST) or `host:port`.
@@ -70,7 +70,7 @@ impl Server {
 
     /// Health as the last probe saw it.
     async fn status(&self) -> ServerStatus {
-        self.0.status()
+        self.0.status
     }
 
     /// When the status last changed.
@@ -289,9 +289,9 @@ impl ServerQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The server's id.")] id: ID,
     ) -> GqlResult<Option<Server>> {
-        let viewer = ctx.viewer().await?;
-        let (server, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+        let (server, _) = ctx
+            .object_access::<ServerRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Some(Server(server)))
     }
 
@@ -312,7 +312,8 @@ impl ServerQuery {
         let page = PageRequest::new(first, after)?;
         let filter = ServerFilter { kind, tag, status };
         // Tags are JSON text, so the filter runs here; a project has hundreds of servers, not millions.
-        let matching = ServerRow::list(&ctx.app().db, access.project_id(), &filter).await?;
+        let matching =
+            ServerRow::list(&mut ctx.app().db.conn().await?, access.scope(), &filter).await?;
         let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
         let rows: Vec<ServerRow> = matching
             .into_iter()
@@ -335,7 +336,7 @@ impl ServerQuery {
         let access = ctx
             .project_access(&project_id, ProjectRole::Maintainer)
             .await?;
-        let rows = super::model::CredentialRow::list(&ctx.app().db, access.project_id()).await?;
+        let rows = CredentialRow::list(&mut ctx.app().db.conn().await?, access.scope()).await?;
         Ok(rows.into_iter().map(Credential::from).collect())
     }
 }
@@ -376,10 +377,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server and the changes.")] input: UpdateServerInput,
     ) -> GqlResult<ServerPayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         let update = ServerUpdate {
             name: input.name,
             tags: input.tags,
@@ -400,10 +400,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<DeletePayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         service::delete_server(ctx.app(), &access, &server).await?;
         Ok(DeletePayload {
             deleted_id: input.id,
@@ -416,14 +415,10 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<AgentTokenPayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
-        let token = service::create_agent_token(ctx.app(), &access, &server).await?;
-        let server = ServerRow::find(&ctx.app().db, &server.id)
-            .await?
-            .unwrap_or(server);
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
+        let (token, server) = service::create_agent_token(ctx.app(), &access, &server).await?;
         Ok(AgentTokenPayload {
             token,
             server: Server(server),
@@ -436,14 +431,10 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The server.")] input: ServerIdInput,
     ) -> GqlResult<ServerPayload> {
-        let viewer = ctx.viewer().await?;
-        let (server, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
-        service::revoke_agent_token(ctx.app(), &access, &server).await?;
-        let server = ServerRow::find(&ctx.app().db, &server.id)
-            .await?
-            .unwrap_or(server);
+        let (server, access) = ctx
+            .object_access::<ServerRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
+        let server = service::revoke_agent_token(ctx.app(), &access, &server).await?;
         Ok(ServerPayload {
             server: Server(server),
         })
@@ -460,8 +451,9 @@ impl ServerMutation {
         let viewer = ctx.viewer().await?;
         match (server_id, input) {
             (Some(id), None) => {
-                let (server, _) =
-                    service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+                let (server, _) = ctx
+                    .object_access::<ServerRow>(&id, ProjectRole::Member)
+                    .await?;
                 Ok(service::test_server(ctx.app(), &server).await?)
             }
             (None, Some(input)) => {
@@ -508,10 +500,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The credential and the changes.")] input: UpdateCredentialInput,
     ) -> GqlResult<CredentialPayload> {
-        let viewer = ctx.viewer().await?;
-        let (credential, access) =
-            credentials::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (credential, access) = ctx
+            .object_access::<CredentialRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         let row = credentials::update_credential(
             ctx.app(),
             &access,
@@ -532,10 +523,9 @@ impl ServerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The credential.")] input: CredentialIdInput,
     ) -> GqlResult<DeletePayload> {
-        let viewer = ctx.viewer().await?;
-        let (credential, access) =
-            credentials::find_with_access(ctx.app(), &viewer, &input.id, ProjectRole::Maintainer)
-                .await?;
+        let (credential, access) = ctx
+            .object_access::<CredentialRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         credentials::delete_credential(ctx.app(), &access, &credential).await?;
         Ok(DeletePayload {
             deleted_id: input.id,

@@ -5,8 +5,10 @@ use diesel::{AsChangeset, Insertable, Queryable, Selectable};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
 use crate::db::schema::{credentials, servers};
-use crate::db::{Database, DbResult};
-use crate::db_run;
+use crate::db::stored::{unreadable_row, Json};
+use crate::db::{Conn, DbResult};
+use crate::projects::access::ProjectScope;
+use crate::{db_run, stored_enum};
 
 use super::probe::ServerKind;
 
@@ -24,49 +26,20 @@ pub enum ServerStatus {
     Unknown,
 }
 
-impl ServerStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Up => "UP",
-            Self::Down => "DOWN",
-            Self::Unknown => "UNKNOWN",
-        }
-    }
+stored_enum!(ServerStatus {
+    Up = "UP",
+    Down = "DOWN",
+    Unknown = "UNKNOWN",
+});
 
-    /// Reads the stored spelling (anything unknown is `UNKNOWN`).
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "UP" => Self::Up,
-            "DOWN" => Self::Down,
-            _ => Self::Unknown,
-        }
-    }
-}
-
-/// The stored spelling of a server kind.
-pub fn kind_as_str(kind: ServerKind) -> &'static str {
-    match kind {
-        ServerKind::Host => "HOST",
-        ServerKind::Http => "HTTP",
-        ServerKind::Tcp => "TCP",
-        ServerKind::Postgres => "POSTGRES",
-        ServerKind::Mysql => "MYSQL",
-        ServerKind::Redis => "REDIS",
-    }
-}
-
-/// Reads the stored spelling of a server kind.
-pub fn kind_from_stored(value: &str) -> ServerKind {
-    match value {
-        "HTTP" => ServerKind::Http,
-        "TCP" => ServerKind::Tcp,
-        "POSTGRES" => ServerKind::Postgres,
-        "MYSQL" => ServerKind::Mysql,
-        "REDIS" => ServerKind::Redis,
-        _ => ServerKind::Host,
-    }
-}
+stored_enum!(ServerKind {
+    Host = "HOST",
+    Http = "HTTP",
+    Tcp = "TCP",
+    Postgres = "POSTGRES",
+    Mysql = "MYSQL",
+    Redis = "REDIS",
+});
 
 /// A stored server; `tags` is a JSON array of strings.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -74,14 +47,14 @@ pub fn kind_from_stored(value: &str) -> ServerKind {
 pub struct ServerRow {
     pub id: String,
     pub project_id: String,
-    pub kind: String,
+    pub kind: ServerKind,
     pub name: String,
-    pub tags: String,
+    pub tags: Json<Vec<String>>,
     pub address: String,
     pub database_name: Option<String>,
     pub credential_id: Option<String>,
     pub probe_interval_secs: i32,
-    pub status: String,
+    pub status: ServerStatus,
     pub status_changed_at: Option<NaiveDateTime>,
     pub last_checked_at: Option<NaiveDateTime>,
     pub node_name: Option<String>,
@@ -95,7 +68,7 @@ pub struct ServerRow {
 #[diesel(table_name = servers)]
 pub struct ServerChanges {
     pub name: Option<String>,
-    pub tags: Option<String>,
+    pub tags: Option<Json<Vec<String>>>,
     pub address: Option<String>,
     pub database_name: Option<Option<String>>,
     pub credential_id: Option<Option<String>>,
@@ -116,29 +89,15 @@ pub struct ServerFilter {
     pub status: Option<ServerStatus>,
 }
 
-/// Local methods.
-impl ServerRow {
-    /// The kind.
-    pub fn kind(&self) -> ServerKind {
-        kind_from_stored(&self.kind)
-    }
+crate::project_owned!(ServerRow, "server");
 
-    /// The status.
-    pub fn status(&self) -> ServerStatus {
-        ServerStatus::from_stored(&self.status)
-    }
-
-    /// The tags.
-    pub fn tag_list(&self) -> Vec<String> {
-        serde_json::from_str(&self.tags).unwrap_or_default()
-    }
-}
+crate::project_owned!(CredentialRow, "credential");
 
 /// Database methods.
 impl ServerRow {
     /// Stores a new server.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(servers::table)
                 .values(self)
                 .execute(conn)
@@ -148,23 +107,24 @@ impl ServerRow {
     }
 
     /// The server `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(servers::table
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            servers::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "servers", id))
         })
     }
 
     /// The server whose agent token hashes to `token_hash`.
     pub async fn find_by_agent_token_hash(
-        db: &Database,
+        conn: &mut Conn,
         token_hash: &str,
     ) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(servers::table
                 .filter(servers::agent_token_hash.eq(token_hash))
                 .select(Self::as_select())
@@ -176,27 +136,27 @@ impl ServerRow {
 
     /// The project's servers matching `filter`, by id (filtering tags and status in SQL where portable).
     pub async fn list(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         filter: &ServerFilter,
     ) -> DbResult<Vec<Self>> {
-        let rows: Vec<Self> = db_run!(db, |conn| {
+        let rows: Vec<Self> = db_run!(conn, |conn| {
             let mut query = servers::table
-                .filter(servers::project_id.eq(project_id))
+                .filter(servers::project_id.eq(scope.project_id()))
                 .select(Self::as_select())
                 .into_boxed();
             if let Some(kind) = filter.kind {
-                query = query.filter(servers::kind.eq(kind_as_str(kind)));
+                query = query.filter(servers::kind.eq(kind));
             }
             if let Some(status) = filter.status {
-                query = query.filter(servers::status.eq(status.as_str()));
+                query = query.filter(servers::status.eq(status));
             }
             Ok::<_, crate::db::DbError>(query.order(servers::id.asc()).load(conn).await?)
         })?;
         Ok(match &filter.tag {
             Some(tag) => rows
                 .into_iter()
-                .filter(|row| row.tag_list().contains(tag))
+                .filter(|row| row.tags.contains(tag))
                 .collect(),
             None => rows,
         })
@@ -204,14 +164,14 @@ impl ServerRow {
 
     /// The servers among `ids` that exist.
     pub async fn find_many(
-        db: &Database,
+        conn: &mut Conn,
         ids: impl IntoIterator<Item = &str>,
     ) -> DbResult<Vec<Self>> {
         let ids: Vec<&str> = ids.into_iter().collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(servers::table
                 .filter(servers::id.eq_any(&ids))
                 .select(Self::as_select())
@@ -221,8 +181,8 @@ impl ServerRow {
     }
 
     /// This node's built-in HOST servers, one per project.
-    pub async fn list_for_node(db: &Database, node_name: &str) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list_for_node(conn: &mut Conn, node_name: &str) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(servers::table
                 .filter(servers::node_name.eq(node_name))
                 .select(Self::as_select())
@@ -231,62 +191,71 @@ impl ServerRow {
         })
     }
 
-    /// Applies `changes`; returns the row as it is now.
+    /// Applies `changes` to a server of the project in scope; returns the row as it is now.
     pub async fn update(
-        db: &Database,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         id: &str,
         changes: &ServerChanges,
     ) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(diesel::update(servers::table.find(id))
-                .set(changes)
-                .returning(Self::as_returning())
-                .get_result(conn)
-                .await
-                .optional()?)
+        db_run!(conn, |conn| {
+            Ok(diesel::update(
+                servers::table
+                    .find(id)
+                    .filter(servers::project_id.eq(scope.project_id())),
+            )
+            .set(changes)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?)
         })
     }
 
-    /// Sets or clears the agent token hash.
+    /// Sets or clears the agent token hash of a server of the project in scope;
+    /// returns the row as it is now.
     pub async fn set_agent_token_hash(
-        db: &Database,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         id: &str,
         hash: Option<String>,
-    ) -> DbResult<()> {
-        db_run!(db, |conn| {
-            diesel::update(servers::table.find(id))
-                .set((
-                    servers::agent_token_hash.eq(hash),
-                    servers::updated_at.eq(crate::db::now()),
-                ))
-                .execute(conn)
-                .await?;
-            Ok(())
+    ) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            Ok(diesel::update(
+                servers::table
+                    .find(id)
+                    .filter(servers::project_id.eq(scope.project_id())),
+            )
+            .set((
+                servers::agent_token_hash.eq(hash),
+                servers::updated_at.eq(crate::db::now()),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?)
         })
     }
 
     /// Records a check; when `status` differs from the stored one, also the time of the change.
     /// Returns true when the status changed.
     pub async fn record_check(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         status: ServerStatus,
         at: NaiveDateTime,
     ) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            let changed = diesel::update(
-                servers::table
-                    .find(id)
-                    .filter(servers::status.ne(status.as_str())),
-            )
-            .set((
-                servers::status.eq(status.as_str()),
-                servers::status_changed_at.eq(at),
-                servers::last_checked_at.eq(at),
-            ))
-            .execute(conn)
-            .await?
-                > 0;
+        db_run!(conn, |conn| {
+            let changed =
+                diesel::update(servers::table.find(id).filter(servers::status.ne(status)))
+                    .set((
+                        servers::status.eq(status),
+                        servers::status_changed_at.eq(at),
+                        servers::last_checked_at.eq(at),
+                    ))
+                    .execute(conn)
+                    .await?
+                    > 0;
             if !changed {
                 diesel::update(servers::table.find(id))
                     .set(servers::last_checked_at.eq(at))
@@ -297,12 +266,16 @@ impl ServerRow {
         })
     }
 
-    /// Deletes the server (its samples, rules and alerts go with it).
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            Ok(diesel::delete(servers::table.find(id))
-                .execute(conn)
-                .await?
+    /// Deletes a server of the project in scope (its samples, rules and alerts go with it).
+    pub async fn delete(conn: &mut Conn, scope: &ProjectScope, id: &str) -> DbResult<bool> {
+        db_run!(conn, |conn| {
+            Ok(diesel::delete(
+                servers::table
+                    .find(id)
+                    .filter(servers::project_id.eq(scope.project_id())),
+            )
+            .execute(conn)
+            .await?
                 > 0)
         })
     }
@@ -334,8 +307,8 @@ pub struct CredentialChanges {
 /// Database methods.
 impl CredentialRow {
     /// Stores a new credential.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(credentials::table)
                 .values(self)
                 .execute(conn)
@@ -345,8 +318,8 @@ impl CredentialRow {
     }
 
     /// The credential `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             Ok(credentials::table
                 .find(id)
                 .select(Self::as_select())
@@ -357,10 +330,10 @@ impl CredentialRow {
     }
 
     /// The project's credentials by name.
-    pub async fn list(db: &Database, project_id: &str) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list(conn: &mut Conn, scope: &ProjectScope) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(credentials::table
-                .filter(credentials::project_id.eq(project_id))
+                .filter(credentials::project_id.eq(scope.project_id()))
                 .order(credentials::name.asc())
                 .select(Self::as_select())
                 .load(conn)
@@ -368,25 +341,30 @@ impl CredentialRow {
         })
     }
 
-    /// Applies `changes`.
+    /// Applies `changes` to a credential of the project in scope.
     pub async fn update(
-        db: &Database,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         id: &str,
         changes: &CredentialChanges,
     ) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(diesel::update(credentials::table.find(id))
-                .set(changes)
-                .returning(Self::as_returning())
-                .get_result(conn)
-                .await
-                .optional()?)
+        db_run!(conn, |conn| {
+            Ok(diesel::update(
+                credentials::table
+                    .find(id)
+                    .filter(credentials::project_id.eq(scope.project_id())),
+            )
+            .set(changes)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?)
         })
     }
 
     /// Every credential, of every project (for key rotation).
-    pub async fn list_all(db: &Database) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list_all(conn: &mut Conn) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(credentials::table
                 .select(Self::as_select())
                 .load(conn)
@@ -394,21 +372,28 @@ impl CredentialRow {
         })
     }
 
-    /// Deletes the credential (servers using it lose the reference).
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            Ok(diesel::delete(credentials::table.find(id))
-                .execute(conn)
-                .await?
+    /// Deletes a credential of the project in scope (servers using it lose the reference).
+    pub async fn delete(conn: &mut Conn, scope: &ProjectScope, id: &str) -> DbResult<bool> {
+        db_run!(conn, |conn| {
+            Ok(diesel::delete(
+                credentials::table
+                    .find(id)
+                    .filter(credentials::project_id.eq(scope.project_id())),
+            )
+            .execute(conn)
+            .await?
                 > 0)
         })
     }
 }
 
 /// Ids of projects that have no built-in server of `node_name` yet.
-pub async fn projects_without_node_server(db: &Database, node_name: &str) -> DbResult<Vec<String>> {
+pub async fn projects_without_node_server(
+    conn: &mut Conn,
+    node_name: &str,
+) -> DbResult<Vec<String>> {
     use crate::db::schema::projects;
-    db_run!(db, |conn| {
+    db_run!(conn, |conn| {
         Ok(projects::table
             .filter(diesel::dsl::not(diesel::dsl::exists(
                 servers::table

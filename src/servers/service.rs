@@ -10,12 +10,13 @@ use crate::app::App;
 use crate::audit;
 use crate::auth::tokens::hash_refresh_token;
 use crate::auth::Viewer;
-use crate::db::now;
+use crate::db::stored::Json;
+use crate::db::{now, Conn};
 use crate::error::{AppError, AppResult};
 use crate::projects::access::ProjectAccess;
 use crate::projects::model::{MemberRow, ProjectRole};
 
-use super::model::{kind_as_str, CredentialRow, ServerChanges, ServerRow, ServerStatus};
+use super::model::{CredentialRow, ServerChanges, ServerRow, ServerStatus};
 use super::probe::{self, ProbeOutcome, ProbeTarget, ServerKind};
 
 /// Longest server name.
@@ -75,37 +76,49 @@ pub async fn create_server(
     let tags = tags(new.tags)?;
     let address = address(new.kind, &new.address)?;
     let interval = probe_interval(app, new.probe_interval_secs)?;
-    let credential_id = credential_of_project(app, access, new.credential_id).await?;
-    let at = now();
-    let row = ServerRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        project_id: access.project_id().to_owned(),
-        kind: kind_as_str(new.kind).to_owned(),
-        name,
-        tags: serde_json::to_string(&tags).map_err(AppError::internal)?,
-        address,
-        database_name: new.database_name.filter(|d| !d.is_empty()),
-        credential_id,
-        probe_interval_secs: interval,
-        status: ServerStatus::Unknown.as_str().to_owned(),
-        status_changed_at: None,
-        last_checked_at: None,
-        node_name: None,
-        agent_token_hash: None,
-        created_at: at,
-        updated_at: at,
-    };
-    row.insert(&app.db)
+    app.db
+        .transaction(async |conn| {
+            let credential_id = credential_of_project(conn, access, new.credential_id).await?;
+            let at = now();
+            let row = ServerRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project_id: access.project_id().to_owned(),
+                kind: new.kind,
+                name,
+                tags: Json(tags),
+                address,
+                database_name: new.database_name.filter(|d| !d.is_empty()),
+                credential_id,
+                probe_interval_secs: interval,
+                status: ServerStatus::Unknown,
+                status_changed_at: None,
+                last_checked_at: None,
+                node_name: None,
+                agent_token_hash: None,
+                created_at: at,
+                updated_at: at,
+            };
+            row.insert(conn)
+                .await
+                .map_err(|error| conflict_on_name(error, &row.name))?;
+            let summary = format!(
+                "registered {} server '{}' at {}",
+                row.kind,
+                row.name,
+                shown_address(&row)
+            );
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "server",
+                "server.create",
+                &row.id,
+                summary,
+            )
+            .await?;
+            Ok(row)
+        })
         .await
-        .map_err(|error| conflict_on_name(error, &row.name))?;
-    let summary = format!(
-        "registered {} server '{}' at {}",
-        row.kind,
-        row.name,
-        shown_address(&row)
-    );
-    audit::record_in_project(app, access, "server", "server.create", &row.id, summary).await?;
-    Ok(row)
 }
 
 /// Changes a server (maintainers).
@@ -116,28 +129,18 @@ pub async fn update_server(
     update: ServerUpdate,
 ) -> AppResult<ServerRow> {
     access.ensure(ProjectRole::Maintainer)?;
-    let credential_id = match update.credential_id {
-        Some(id) if id.is_empty() => Some(None),
-        Some(id) => Some(credential_of_project(app, access, Some(id)).await?),
-        None => None,
-    };
     let mut changes = ServerChanges {
         name: update.name.as_deref().map(server_name).transpose()?,
-        tags: update
-            .tags
-            .map(tags)
-            .transpose()?
-            .map(|tags| serde_json::to_string(&tags).map_err(AppError::internal))
-            .transpose()?,
+        tags: update.tags.map(tags).transpose()?.map(Json),
         address: update
             .address
             .as_deref()
-            .map(|a| address(server.kind(), a))
+            .map(|a| address(server.kind, a))
             .transpose()?,
         database_name: update
             .database_name
             .map(|d| Some(d).filter(|d| !d.is_empty())),
-        credential_id,
+        credential_id: None,
         probe_interval_secs: update
             .probe_interval_secs
             .map(|secs| probe_interval(app, Some(secs)))
@@ -149,70 +152,97 @@ pub async fn update_server(
     if changes.address.is_some() || changes.probe_interval_secs.is_some() {
         changes.next_probe_ms = Some(None);
     }
-    let updated = ServerRow::update(&app.db, &server.id, &changes)
+    app.db
+        .transaction(async |conn| {
+            changes.credential_id = match update.credential_id {
+                Some(id) if id.is_empty() => Some(None),
+                Some(id) => Some(credential_of_project(conn, access, Some(id)).await?),
+                None => None,
+            };
+            let updated = ServerRow::update(conn, access.scope(), &server.id, &changes)
+                .await
+                .map_err(|error| conflict_on_name(error, changes.name.as_deref().unwrap_or("")))?
+                .ok_or(AppError::NotFound("server"))?;
+            let summary = format!(
+                "updated server '{}' ({})",
+                updated.name,
+                shown_address(&updated)
+            );
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "server",
+                "server.update",
+                &updated.id,
+                summary,
+            )
+            .await?;
+            Ok(updated)
+        })
         .await
-        .map_err(|error| conflict_on_name(error, changes.name.as_deref().unwrap_or("")))?
-        .ok_or(AppError::NotFound("server"))?;
-    let summary = format!(
-        "updated server '{}' ({})",
-        updated.name,
-        shown_address(&updated)
-    );
-    audit::record_in_project(app, access, "server", "server.update", &updated.id, summary).await?;
-    Ok(updated)
 }
 
 /// Deletes a server with its samples, rules and alerts (maintainers).
 pub async fn delete_server(app: &App, access: &ProjectAccess, server: &ServerRow) -> AppResult<()> {
     access.ensure(ProjectRole::Maintainer)?;
-    ServerRow::delete(&app.db, &server.id).await?;
     let summary = format!("deleted server '{}'", server.name);
-    audit::record_in_project(app, access, "server", "server.delete", &server.id, summary).await
+    app.db
+        .transaction(async |conn| {
+            ServerRow::delete(conn, access.scope(), &server.id).await?;
+            audit::record_in_project(conn, access, "server", "server.delete", &server.id, summary)
+                .await?;
+            Ok(())
+        })
+        .await
 }
 
 /// A new agent token for the server (maintainers); only its hash is kept, and
-/// it replaces any earlier one.
+/// it replaces any earlier one. Returns the token and the server as it is now.
 pub async fn create_agent_token(
     app: &App,
     access: &ProjectAccess,
     server: &ServerRow,
-) -> AppResult<String> {
+) -> AppResult<(String, ServerRow)> {
     access.ensure(ProjectRole::Maintainer)?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("{AGENT_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    ServerRow::set_agent_token_hash(&app.db, &server.id, Some(hash_refresh_token(&token))).await?;
+    let hash = hash_refresh_token(&token);
     let summary = format!("created an agent token for server '{}'", server.name);
-    audit::record_in_project(
-        app,
-        access,
-        "server",
-        "server.agent_token.create",
-        &server.id,
-        summary,
-    )
-    .await?;
-    Ok(token)
+    let updated = set_agent_token(app, access, server, Some(hash), "create", summary).await?;
+    Ok((token, updated))
 }
 
-/// Revokes the server's agent token (maintainers).
+/// Revokes the server's agent token (maintainers); returns the server as it is now.
 pub async fn revoke_agent_token(
     app: &App,
     access: &ProjectAccess,
     server: &ServerRow,
-) -> AppResult<()> {
+) -> AppResult<ServerRow> {
     access.ensure(ProjectRole::Maintainer)?;
-    ServerRow::set_agent_token_hash(&app.db, &server.id, None).await?;
     let summary = format!("revoked the agent token of server '{}'", server.name);
-    audit::record_in_project(
-        app,
-        access,
-        "server",
-        "server.agent_token.revoke",
-        &server.id,
-        summary,
-    )
-    .await
+    set_agent_token(app, access, server, None, "revoke", summary).await
+}
+
+async fn set_agent_token(
+    app: &App,
+    access: &ProjectAccess,
+    server: &ServerRow,
+    hash: Option<String>,
+    verb: &str,
+    summary: String,
+) -> AppResult<ServerRow> {
+    let action = format!("server.agent_token.{verb}");
+    app.db
+        .transaction(async |conn| {
+            let updated = ServerRow::set_agent_token_hash(conn, access.scope(), &server.id, hash)
+                .await?
+                .ok_or(AppError::NotFound("server"))?;
+            audit::record_in_project(&mut *conn, access, "server", &action, &server.id, summary)
+                .await?;
+            Ok(updated)
+        })
+        .await
 }
 
 /// The server an agent token belongs to, or `UNAUTHENTICATED`.
@@ -221,7 +251,7 @@ pub async fn server_of_agent_token(app: &App, token: Option<&str>) -> AppResult<
     let token = token
         .filter(|t| t.starts_with(AGENT_TOKEN_PREFIX))
         .ok_or_else(invalid)?;
-    ServerRow::find_by_agent_token_hash(&app.db, &hash_refresh_token(token))
+    ServerRow::find_by_agent_token_hash(&mut app.db.conn().await?, &hash_refresh_token(token))
         .await?
         .ok_or_else(invalid)
 }
@@ -242,7 +272,12 @@ pub async fn test_target(
     mut target: ProbeTarget,
 ) -> AppResult<ProbeOutcome> {
     let allowed = viewer.is_admin()
-        || MemberRow::holds_role_somewhere(&app.db, viewer.id(), ProjectRole::Maintainer).await?;
+        || MemberRow::holds_role_somewhere(
+            &mut app.db.conn().await?,
+            viewer.id(),
+            ProjectRole::Maintainer,
+        )
+        .await?;
     if !allowed {
         return Err(AppError::Forbidden(
             "testing an unsaved target needs the maintainer role in some project".into(),
@@ -256,14 +291,16 @@ pub async fn test_target(
 /// The probe target of a stored server, its credential opened.
 pub async fn target_of(app: &App, server: &ServerRow) -> AppResult<ProbeTarget> {
     let mut target = ProbeTarget::new(
-        server.kind(),
+        server.kind,
         server.address.clone(),
         app.probe_network.clone(),
     );
     target.database = server.database_name.clone();
     target.timeout = probe_timeout(app);
     if let Some(credential_id) = &server.credential_id {
-        if let Some(credential) = CredentialRow::find(&app.db, credential_id).await? {
+        if let Some(credential) =
+            CredentialRow::find(&mut app.db.conn().await?, credential_id).await?
+        {
             target.username = credential.username;
             target.password = Some(
                 app.secrets
@@ -274,22 +311,6 @@ pub async fn target_of(app: &App, server: &ServerRow) -> AppResult<ProbeTarget> 
         }
     }
     Ok(target)
-}
-
-/// The server `id` with the caller's access to its project.
-pub async fn find_with_access(
-    app: &App,
-    viewer: &crate::auth::Viewer,
-    id: &str,
-    needed: ProjectRole,
-) -> AppResult<(ServerRow, ProjectAccess)> {
-    let server = ServerRow::find(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("server"))?;
-    let access =
-        ProjectAccess::require_for_object(app, viewer, &server.project_id, needed, "server")
-            .await?;
-    Ok((server, access))
 }
 
 /// The configured probe timeout.
@@ -309,14 +330,14 @@ fn shown_address(server: &ServerRow) -> String {
 }
 
 async fn credential_of_project(
-    app: &App,
+    conn: &mut Conn,
     access: &ProjectAccess,
     credential_id: Option<String>,
 ) -> AppResult<Option<String>> {
     let Some(id) = credential_id.filter(|id| !id.is_empty()) else {
         return Ok(None);
     };
-    match CredentialRow::find(&app.db, &id).await? {
+    match CredentialRow::find(conn, &id).await? {
         Some(credential) if credential.project_id == access.project_id() => Ok(Some(id)),
         _ => Err(AppError::bad_input(
             "credentialId",

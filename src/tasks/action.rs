@@ -94,16 +94,6 @@ impl From<TaskActionInput> for TaskAction {
 }
 
 impl TaskAction {
-    /// Reads the stored JSON.
-    pub fn from_stored(value: &str) -> AppResult<Self> {
-        serde_json::from_str(value).map_err(AppError::internal)
-    }
-
-    /// The JSON to store.
-    pub fn to_stored(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
     /// Checks what can be checked without the database.
     pub fn validate_shape(&self) -> AppResult<()> {
         match self {
@@ -154,7 +144,8 @@ impl TaskAction {
 }
 
 /// Whether a fire may start while the task's previous run is still active.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConcurrencyPolicy {
     /// Start anyway; runs overlap.
     Allow,
@@ -166,7 +157,8 @@ pub enum ConcurrencyPolicy {
 }
 
 /// What happens to fires that fell due while no node ran the scheduler, or while paused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MisfirePolicy {
     /// Record them as missed.
     Skip,
@@ -175,24 +167,15 @@ pub enum MisfirePolicy {
     RunOnce,
 }
 
-macro_rules! stored_enum {
-    ($type:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $type {
-            /// The stored spelling.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            /// Reads the stored spelling (the default for anything unknown).
-            pub fn from_stored(value: &str) -> Self {
-                match value { $($text => Self::$variant,)+ _ => Self::default() }
-            }
-        }
-    };
-}
-
-stored_enum!(ConcurrencyPolicy { Allow => "ALLOW", Forbid => "FORBID", Queue => "QUEUE" });
-stored_enum!(MisfirePolicy { Skip => "SKIP", RunOnce => "RUN_ONCE" });
+crate::stored_enum!(ConcurrencyPolicy {
+    Allow = "ALLOW",
+    Forbid = "FORBID",
+    Queue = "QUEUE",
+});
+crate::stored_enum!(MisfirePolicy {
+    Skip = "SKIP",
+    RunOnce = "RUN_ONCE",
+});
 
 /// A task's policies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, SimpleObject)]

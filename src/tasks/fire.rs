@@ -10,8 +10,9 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 
 use crate::app::App;
-use crate::db::now;
+use crate::db::{now, DbResult};
 use crate::error::{AppError, AppResult};
+use crate::projects::access::{ProjectScope, SystemActor};
 use crate::projects::model::ProjectRow;
 use crate::runs::model::RunRow;
 use crate::runs::service::{start_prepared_run, start_run_in, RunOrigin, RunTrigger, StartRun};
@@ -19,7 +20,7 @@ use crate::servers::model::{ServerFilter, ServerRow};
 
 use super::action::{ConcurrencyPolicy, ProbeServersAction, TaskAction};
 use super::events::{publish, TaskEventKind};
-use super::model::{FireRow, TaskRow};
+use super::model::{FireOutcome, FireRow, TaskRow, TaskTrigger};
 use super::steps::TaskStep;
 
 /// What fired a task.
@@ -38,23 +39,28 @@ pub enum FireOrigin {
 }
 
 impl FireOrigin {
-    fn trigger(&self) -> &'static str {
+    fn trigger(&self) -> TaskTrigger {
         match self {
-            Self::Schedule { .. } => "SCHEDULE",
-            Self::Manual { .. } => "MANUAL",
+            Self::Schedule { .. } => TaskTrigger::Schedule,
+            Self::Manual { .. } => TaskTrigger::Manual,
         }
     }
 }
 
 /// A fire row about to be claimed.
-pub fn new_fire(task: &TaskRow, fire_at: NaiveDateTime, trigger: &str, node: &str) -> FireRow {
+pub fn new_fire(
+    task: &TaskRow,
+    fire_at: NaiveDateTime,
+    trigger: TaskTrigger,
+    node: &str,
+) -> FireRow {
     FireRow {
         id: uuid::Uuid::now_v7().to_string(),
         task_id: task.id.clone(),
         project_id: task.project_id.clone(),
         fire_at,
-        trigger_kind: trigger.to_owned(),
-        outcome: "CLAIMED".into(),
+        trigger_kind: trigger,
+        outcome: FireOutcome::Claimed,
         reason: None,
         missed_count: 0,
         run_id: None,
@@ -67,13 +73,20 @@ pub fn new_fire(task: &TaskRow, fire_at: NaiveDateTime, trigger: &str, node: &st
 /// Claims a fire at the current time and handles it (for `runTaskNow`).
 pub async fn fire_now(app: &Arc<App>, task: &TaskRow, origin: FireOrigin) -> AppResult<FireRow> {
     let fire = new_fire(task, now(), origin.trigger(), app.executor.node_id());
-    let claimed = FireRow::claim(&app.db, std::slice::from_ref(&fire)).await?;
+    let claimed = claim(app, std::slice::from_ref(&fire)).await?;
     if claimed.is_empty() {
         return Err(AppError::Conflict(
             "the task fired at this instant already; try again".into(),
         ));
     }
     Ok(handle_claimed(app, task, fire, &origin).await)
+}
+
+/// Claims `fires` in one transaction; returns the ids of those this node won.
+pub async fn claim(app: &App, fires: &[FireRow]) -> DbResult<Vec<String>> {
+    app.db
+        .transaction(async |conn| FireRow::claim(conn, fires).await)
+        .await
 }
 
 /// Applies the concurrency policy to a claimed fire, then starts its run.
@@ -96,27 +109,28 @@ pub async fn handle_claimed(
 async fn blocking_reason(
     app: &App,
     task: &TaskRow,
-) -> AppResult<Option<(&'static str, TaskEventKind, String)>> {
-    let policy = ConcurrencyPolicy::from_stored(&task.concurrency);
+) -> AppResult<Option<(FireOutcome, TaskEventKind, String)>> {
+    let policy = task.concurrency;
     if policy == ConcurrencyPolicy::Allow {
         return Ok(None);
     }
+    let mut conn = app.db.conn().await?;
     // A waiting fire goes first: the sweeper starts it once the run before it ends.
-    if policy == ConcurrencyPolicy::Queue && FireRow::has_queued(&app.db, &task.id).await? {
+    if policy == ConcurrencyPolicy::Queue && FireRow::has_queued(&mut conn, &task.id).await? {
         let reason = "a fire already waits for the previous run to end".to_owned();
-        return Ok(Some(("SKIPPED", TaskEventKind::Skipped, reason)));
+        return Ok(Some((FireOutcome::Skipped, TaskEventKind::Skipped, reason)));
     }
-    let Some(run_id) = TaskRow::active_run(&app.db, &task.id).await? else {
+    let Some(run_id) = TaskRow::active_run(&mut conn, &task.id).await? else {
         return Ok(None);
     };
     Ok(Some(match policy {
         ConcurrencyPolicy::Queue => (
-            "QUEUED",
+            FireOutcome::Queued,
             TaskEventKind::Queued,
             format!("waiting for run {run_id} to end"),
         ),
         _ => (
-            "SKIPPED",
+            FireOutcome::Skipped,
             TaskEventKind::Skipped,
             format!("run {run_id} is still active"),
         ),
@@ -135,7 +149,7 @@ pub async fn start(app: &Arc<App>, task: &TaskRow, fire: FireRow, origin: &FireO
                 app,
                 task,
                 &fire,
-                "STARTED",
+                FireOutcome::Started,
                 TaskEventKind::Fired,
                 note,
                 Some(&run.id),
@@ -156,7 +170,10 @@ pub async fn start(app: &Arc<App>, task: &TaskRow, fire: FireRow, origin: &FireO
 }
 
 async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppResult<RunRow> {
-    let project = ProjectRow::find(&app.db, &task.project_id)
+    // A fire carries no caller's capability (a manual one was checked by
+    // `runTaskNow`): the scheduler acts on the task's project itself.
+    let scope = SystemActor::SCHEDULER.scope(&task.project_id);
+    let project = ProjectRow::find(&mut app.db.conn().await?, scope.project_id())
         .await?
         .ok_or(AppError::NotFound("project"))?;
     let run_origin = RunOrigin {
@@ -171,7 +188,7 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
         task_id: Some(task.id.clone()),
         retry_of: None,
     };
-    match TaskAction::from_stored(&task.action)? {
+    match task.action.0.clone() {
         TaskAction::RunCases(action) => {
             let request = StartRun {
                 case_ids: action
@@ -184,7 +201,7 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
             start_run_in(app, &project, request, run_origin).await
         }
         TaskAction::ProbeServers(action) => {
-            let servers = probed_servers(app, &project.id, &action).await?;
+            let servers = probed_servers(app, &scope, &action).await?;
             if servers.is_empty() {
                 return Err(AppError::bad_input(
                     "action.probeServers",
@@ -216,10 +233,11 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
 
 async fn probed_servers(
     app: &App,
-    project_id: &str,
+    scope: &ProjectScope,
     action: &ProbeServersAction,
 ) -> AppResult<Vec<ServerRow>> {
-    let servers = ServerRow::list(&app.db, project_id, &ServerFilter::default()).await?;
+    let servers =
+        ServerRow::list(&mut app.db.conn().await?, scope, &ServerFilter::default()).await?;
     let tags = action.tags.clone().unwrap_or_default();
     Ok(servers
         .into_iter()
@@ -230,10 +248,7 @@ async fn probed_servers(
                 .as_ref()
                 .is_none_or(|ids| ids.iter().any(|id| id.as_str() == server.id))
         })
-        .filter(|server| {
-            let have = server.tag_list();
-            tags.iter().all(|tag| have.contains(tag))
-        })
+        .filter(|server| tags.iter().all(|tag| server.tags.contains(tag)))
         .collect())
 }
 
@@ -242,7 +257,7 @@ async fn settle_failed(app: &App, task: &TaskRow, fire: &FireRow, reason: &str) 
         app,
         task,
         fire,
-        "FAILED",
+        FireOutcome::Failed,
         TaskEventKind::Failed,
         Some(reason),
         None,
@@ -255,24 +270,34 @@ pub async fn settle(
     app: &App,
     task: &TaskRow,
     fire: &FireRow,
-    outcome: &str,
+    outcome: FireOutcome,
     kind: TaskEventKind,
     reason: Option<&str>,
     run_id: Option<&str>,
 ) -> FireRow {
     let started_at = run_id.map(|_| now());
-    let settled =
-        match FireRow::settle(&app.db, &fire.id, outcome, reason, run_id, started_at).await {
-            Ok(settled) => {
-                app.metrics.record_task_fire(outcome);
-                settled
-            }
-            Err(error) => {
-                // The sweeper settles a fire left CLAIMED; say so in the log.
-                tracing::error!(%error, fire_id = fire.id, "settling a fire failed");
-                return fire.clone();
-            }
-        };
+    let settled = async {
+        FireRow::settle(
+            &mut app.db.conn().await?,
+            &fire.id,
+            outcome,
+            reason,
+            run_id,
+            started_at,
+        )
+        .await
+    };
+    let settled = match settled.await {
+        Ok(settled) => {
+            app.metrics.record_task_fire(outcome.as_str());
+            settled
+        }
+        Err(error) => {
+            // The sweeper settles a fire left CLAIMED; say so in the log.
+            tracing::error!(%error, fire_id = fire.id, "settling a fire failed");
+            return fire.clone();
+        }
+    };
     publish(
         app,
         task,

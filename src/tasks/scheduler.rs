@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use futures_util::StreamExt;
 
 use crate::app::App;
-use crate::db::now;
+use crate::db::{now, DbResult};
 use crate::runs::events::status_event;
 use crate::runs::model::RunRow;
 use crate::runs::service::publish as publish_run_event;
@@ -29,8 +29,8 @@ use crate::runs::state::ACTIVE_STATUSES;
 
 use super::action::MisfirePolicy;
 use super::events::{publish, TaskChanged, TaskEventKind, CHANGED_TOPIC};
-use super::fire::{handle_claimed, new_fire, settle, start, FireOrigin};
-use super::model::{FireRow, TaskRow};
+use super::fire::{claim, handle_claimed, new_fire, settle, start, FireOrigin};
+use super::model::{FireOutcome, FireRow, TaskRow, TaskTrigger};
 use super::schedule::{utc, DueFires, Schedule};
 
 /// A fire this much overdue when a node plans its task counts as missed
@@ -121,13 +121,18 @@ impl Planner {
             let Some(plan) = self.plans.get_mut(&task_id) else {
                 continue;
             };
-            fires.push(new_fire(&plan.task, at.naive_utc(), "SCHEDULE", &node));
+            fires.push(new_fire(
+                &plan.task,
+                at.naive_utc(),
+                TaskTrigger::Schedule,
+                &node,
+            ));
             if let Some(next) = plan.schedule.next_after(at) {
                 plan.next = next;
                 self.queue.insert((next, task_id));
             }
         }
-        let claimed = match FireRow::claim(&self.app.db, &fires).await {
+        let claimed = match claim(&self.app, &fires).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 // Nothing was claimed here. Dropping the plans makes the next resync
@@ -159,12 +164,11 @@ impl Planner {
     /// Which of the due tasks changed (or went) since this node planned them.
     async fn changed_since_planned(&self, due: &[(DateTime<Utc>, String)]) -> HashSet<String> {
         let ids: Vec<String> = due.iter().map(|(_, id)| id.clone()).collect();
-        let versions: HashMap<String, NaiveDateTime> =
-            match TaskRow::versions(&self.app.db, &ids).await {
-                Ok(versions) => versions.into_iter().collect(),
-                // Unknown: fire as planned; the claim still holds each fire to once.
-                Err(_) => return HashSet::new(),
-            };
+        let versions: HashMap<String, NaiveDateTime> = match versions(&self.app, &ids).await {
+            Ok(versions) => versions.into_iter().collect(),
+            // Unknown: fire as planned; the claim still holds each fire to once.
+            Err(_) => return HashSet::new(),
+        };
         ids.into_iter()
             .filter(|id| {
                 let planned = self.plans.get(id).map(|plan| plan.task.updated_at);
@@ -175,7 +179,7 @@ impl Planner {
 
     /// Re-reads every task; re-plans those that changed or are new.
     async fn resync(&mut self) -> anyhow::Result<()> {
-        let tasks = TaskRow::all_enabled(&self.app.db).await?;
+        let tasks = TaskRow::all_enabled(&mut self.app.db.conn().await?).await?;
         let present: HashSet<String> = tasks.iter().map(|task| task.id.clone()).collect();
         let gone: Vec<String> = self
             .plans
@@ -200,7 +204,7 @@ impl Planner {
 
     /// Re-plans one task after a change notice.
     async fn reload(&mut self, task_id: &str) -> anyhow::Result<()> {
-        match TaskRow::find(&self.app.db, task_id).await? {
+        match TaskRow::find(&mut self.app.db.conn().await?, task_id).await? {
             Some(task) => self.replan(task).await,
             None => {
                 self.forget(task_id);
@@ -215,7 +219,8 @@ impl Planner {
             self.forget(&task.id);
             return Ok(());
         }
-        let handled = FireRow::latest_scheduled_for(&self.app.db, &task.id).await?;
+        let handled =
+            FireRow::latest_scheduled_for(&mut self.app.db.conn().await?, &task.id).await?;
         self.plan(task, handled).await;
         Ok(())
     }
@@ -261,18 +266,17 @@ impl Planner {
 /// Records fires that fell due unhandled, and starts one catch-up run under RUN_ONCE.
 async fn catch_up(app: &Arc<App>, task: &TaskRow, due: DueFires) {
     let node = app.executor.node_id();
-    let policy = MisfirePolicy::from_stored(&task.misfire);
-    let run_once = policy == MisfirePolicy::RunOnce;
+    let run_once = task.misfire == MisfirePolicy::RunOnce;
     let missed_count = if run_once { due.count - 1 } else { due.count };
     let mut fires = Vec::new();
     if missed_count > 0 {
         let mut missed = new_fire(
             task,
             if run_once { due.first } else { due.last }.naive_utc(),
-            "SCHEDULE",
+            TaskTrigger::Schedule,
             node,
         );
-        missed.outcome = "MISSED".into();
+        missed.outcome = FireOutcome::Missed;
         missed.missed_count = i32::try_from(missed_count).unwrap_or(i32::MAX);
         missed.reason = Some(format!(
             "{missed_count} fire(s) from {} on fell due while the task was paused or no server was running{}",
@@ -281,9 +285,10 @@ async fn catch_up(app: &Arc<App>, task: &TaskRow, due: DueFires) {
         ));
         fires.push(missed);
     }
-    let catch_up = run_once.then(|| new_fire(task, due.last.naive_utc(), "SCHEDULE", node));
+    let catch_up =
+        run_once.then(|| new_fire(task, due.last.naive_utc(), TaskTrigger::Schedule, node));
     fires.extend(catch_up.clone());
-    let claimed = match FireRow::claim(&app.db, &fires).await {
+    let claimed = match claim(app, &fires).await {
         Ok(claimed) => claimed,
         Err(error) => {
             tracing::error!(%error, task_id = task.id, "recording missed fires failed");
@@ -291,7 +296,7 @@ async fn catch_up(app: &Arc<App>, task: &TaskRow, due: DueFires) {
         }
     };
     for fire in fires.into_iter().filter(|fire| claimed.contains(&fire.id)) {
-        if fire.outcome == "MISSED" {
+        if fire.outcome == FireOutcome::Missed {
             publish(app, task, TaskEventKind::Missed, Some(fire), None).await;
         }
     }
@@ -335,28 +340,40 @@ async fn sweep_forever(app: Arc<App>) {
 
 /// Starts each queued fire whose task has no active run any more.
 async fn start_queued(app: &Arc<App>) -> anyhow::Result<()> {
-    for fire in FireRow::queued(&app.db).await? {
-        let Some(task) = TaskRow::find(&app.db, &fire.task_id).await? else {
+    for (task, fire) in take_startable_fires(app).await? {
+        let origin = FireOrigin::Schedule {
+            note: Some("started when the previous run ended".into()),
+        };
+        start(app, &task, fire, &origin).await;
+    }
+    Ok(())
+}
+
+/// Takes (for this node) the queued fires whose task has no active run any more.
+async fn take_startable_fires(app: &App) -> DbResult<Vec<(TaskRow, FireRow)>> {
+    let mut conn = app.db.conn().await?;
+    let mut taken = Vec::new();
+    for fire in FireRow::queued(&mut conn).await? {
+        let Some(task) = TaskRow::find(&mut conn, &fire.task_id).await? else {
             continue;
         };
-        if let Some(run_id) = TaskRow::active_run(&app.db, &task.id).await? {
+        if let Some(run_id) = TaskRow::active_run(&mut conn, &task.id).await? {
             tracing::debug!(run_id, fire_id = fire.id, "queued fire still waits");
             continue;
         }
-        if FireRow::take(&app.db, &fire.id, "QUEUED", app.executor.node_id(), now()).await? {
-            let origin = FireOrigin::Schedule {
-                note: Some("started when the previous run ended".into()),
-            };
-            start(app, &task, fire, &origin).await;
+        let node = app.executor.node_id();
+        if FireRow::take(&mut conn, &fire.id, FireOutcome::Queued, node, now()).await? {
+            taken.push((task, fire));
         }
     }
-    Ok(())
+    Ok(taken)
 }
 
 /// Cancels runs still active past their task's maximum run time, with reason TIMED_OUT.
 async fn cancel_overdue_runs(app: &Arc<App>) -> anyhow::Result<()> {
     let at = now();
-    for (run_id, created_at, limit, task_id) in TaskRow::runs_with_deadline(&app.db).await? {
+    let overdue = TaskRow::runs_with_deadline(&mut app.db.conn().await?).await?;
+    for (run_id, created_at, limit, task_id) in overdue {
         if created_at + TimeDelta::seconds(i64::from(limit)) > at {
             continue;
         }
@@ -369,7 +386,7 @@ async fn cancel_overdue_runs(app: &Arc<App>) -> anyhow::Result<()> {
             RunRow::transition(&app.db, &run_id, &ACTIVE_STATUSES, "CANCELLED", &event, at).await?
         {
             publish_run_event(app, &cancelled, &event).await;
-            if let Some(task) = TaskRow::find(&app.db, &task_id).await? {
+            if let Some(task) = TaskRow::find(&mut app.db.conn().await?, &task_id).await? {
                 publish(app, &task, TaskEventKind::TimedOut, None, Some(run_id)).await;
             }
         }
@@ -379,8 +396,9 @@ async fn cancel_overdue_runs(app: &Arc<App>) -> anyhow::Result<()> {
 
 /// Settles fires left CLAIMED by a node that stopped before starting their run.
 async fn settle_abandoned(app: &Arc<App>) -> anyhow::Result<()> {
-    for fire in FireRow::abandoned(&app.db, now() - ABANDONED_AFTER).await? {
-        let Some(task) = TaskRow::find(&app.db, &fire.task_id).await? else {
+    let abandoned = FireRow::abandoned(&mut app.db.conn().await?, now() - ABANDONED_AFTER).await?;
+    for fire in abandoned {
+        let Some(task) = TaskRow::find(&mut app.db.conn().await?, &fire.task_id).await? else {
             continue;
         };
         let reason = format!("node {} stopped before the fire's run started", fire.node);
@@ -388,7 +406,7 @@ async fn settle_abandoned(app: &Arc<App>) -> anyhow::Result<()> {
             app,
             &task,
             &fire,
-            "FAILED",
+            FireOutcome::Failed,
             TaskEventKind::Failed,
             Some(&reason),
             None,
@@ -396,4 +414,9 @@ async fn settle_abandoned(app: &Arc<App>) -> anyhow::Result<()> {
         .await;
     }
     Ok(())
+}
+
+/// The current version (`updated_at`) of each of `ids` that still exists.
+async fn versions(app: &App, ids: &[String]) -> DbResult<Vec<(String, NaiveDateTime)>> {
+    TaskRow::versions(&mut app.db.conn().await?, ids).await
 }

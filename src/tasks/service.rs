@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::auth::Viewer;
+use crate::audit;
 use crate::cases::model::CaseRow;
-use crate::db::now;
+use crate::db::stored::Json;
+use crate::db::{now, Conn};
 use crate::environments::model::EnvironmentRow;
 use crate::error::{AppError, AppResult};
 use crate::projects::access::ProjectAccess;
@@ -57,63 +58,48 @@ pub struct TaskChanges {
     pub policy: Option<TaskPolicyInput>,
 }
 
-/// The task `id` with the caller's access to its project.
-pub async fn find_with_access(
-    app: &App,
-    viewer: &Viewer,
-    id: &str,
-    needed: ProjectRole,
-) -> AppResult<(TaskRow, ProjectAccess)> {
-    let task = TaskRow::find(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("task"))?;
-    let access =
-        ProjectAccess::require_for_object(app, viewer, &task.project_id, needed, "task").await?;
-    Ok((task, access))
-}
-
 /// Creates a task (members; purges need maintainers).
 pub async fn create_task(app: &App, access: &ProjectAccess, new: NewTask) -> AppResult<TaskRow> {
     access.ensure(ProjectRole::Member)?;
     let name = checked_name(&new.name)?;
     let description = checked_description(&new.description)?;
     Schedule::parse(&new.cron, &new.timezone)?;
-    check_action(app, access, &new.action).await?;
-    let policy = new.policy.apply(TaskPolicy::default())?;
-    let at = now();
-    let task = TaskRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        project_id: access.project_id().to_owned(),
-        name,
-        description,
-        cron: new.cron.trim().to_owned(),
-        timezone: new.timezone.trim().to_owned(),
-        action: new.action.to_stored(),
-        concurrency: policy.concurrency.as_str().into(),
-        misfire: policy.misfire.as_str().into(),
-        max_run_seconds: policy.max_run_seconds,
-        enabled: new.enabled,
-        paused: false,
-        schedule_since: at,
-        created_by: access.viewer.id().to_owned(),
-        created_at: at,
-        updated_at: at,
-    };
-    task.insert(&app.db).await.map_err(|error| {
-        if error.is_unique_violation() {
-            AppError::Conflict(format!(
-                "the project already has a task named {:?}",
-                task.name
-            ))
-        } else {
-            error.into()
-        }
-    })?;
-    let summary = format!(
-        "created task {:?} ({} {})",
-        task.name, task.cron, task.timezone
-    );
-    crate::audit::record_in_project(app, access, "task", "task.create", &task.id, summary).await?;
+    let task = app
+        .db
+        .transaction(async |conn| {
+            check_action(conn, access, &new.action).await?;
+            let policy = new.policy.apply(TaskPolicy::default())?;
+            let at = now();
+            let task = TaskRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project_id: access.project_id().to_owned(),
+                name,
+                description,
+                cron: new.cron.trim().to_owned(),
+                timezone: new.timezone.trim().to_owned(),
+                action: Json(new.action),
+                concurrency: policy.concurrency,
+                misfire: policy.misfire,
+                max_run_seconds: policy.max_run_seconds,
+                enabled: new.enabled,
+                paused: false,
+                schedule_since: at,
+                created_by: access.viewer().id().to_owned(),
+                created_at: at,
+                updated_at: at,
+            };
+            task.insert(conn)
+                .await
+                .map_err(|error| conflict_on_name(error, &task.name))?;
+            let summary = format!(
+                "created task {:?} ({} {})",
+                task.name, task.cron, task.timezone
+            );
+            audit::record_in_project(&mut *conn, access, "task", "task.create", &task.id, summary)
+                .await?;
+            Ok::<_, AppError>(task)
+        })
+        .await?;
     publish_change(app, &task, TaskEventKind::Created).await;
     Ok(task)
 }
@@ -127,7 +113,7 @@ pub async fn update_task(
 ) -> AppResult<TaskRow> {
     access.ensure(ProjectRole::Member)?;
     // Changing a purge task, or turning a task into one, needs what creating one needs.
-    check_role_for(access, &TaskAction::from_stored(&task.action)?)?;
+    check_role_for(access, &task.action)?;
     let mut changed = task.clone();
     if let Some(name) = changes.name {
         changed.name = checked_name(&name)?;
@@ -144,29 +130,30 @@ pub async fn update_task(
         changed.cron = cron;
         changed.timezone = timezone;
     }
-    if let Some(action) = changes.action {
-        check_action(app, access, &action).await?;
-        changed.action = action.to_stored();
-    }
-    if let Some(policy) = changes.policy {
-        let applied = policy.apply(policy_of(task))?;
-        changed.concurrency = applied.concurrency.as_str().into();
-        changed.misfire = applied.misfire.as_str().into();
-        changed.max_run_seconds = applied.max_run_seconds;
-    }
-    changed.updated_at = now();
-    changed.save(&app.db).await.map_err(|error| {
-        if error.is_unique_violation() {
-            AppError::Conflict(format!(
-                "the project already has a task named {:?}",
-                changed.name
-            ))
-        } else {
-            error.into()
-        }
-    })?;
-    let summary = format!("changed task {:?}", changed.name);
-    crate::audit::record_in_project(app, access, "task", "task.update", &task.id, summary).await?;
+    let changed = app
+        .db
+        .transaction(async |conn| {
+            if let Some(action) = changes.action {
+                check_action(conn, access, &action).await?;
+                changed.action = Json(action);
+            }
+            if let Some(policy) = changes.policy {
+                let applied = policy.apply(policy_of(task))?;
+                changed.concurrency = applied.concurrency;
+                changed.misfire = applied.misfire;
+                changed.max_run_seconds = applied.max_run_seconds;
+            }
+            changed.updated_at = now();
+            changed
+                .save(conn)
+                .await
+                .map_err(|error| conflict_on_name(error, &changed.name))?;
+            let summary = format!("changed task {:?}", changed.name);
+            audit::record_in_project(&mut *conn, access, "task", "task.update", &task.id, summary)
+                .await?;
+            Ok::<_, AppError>(changed)
+        })
+        .await?;
     publish_change(app, &changed, TaskEventKind::Updated).await;
     Ok(changed)
 }
@@ -174,10 +161,16 @@ pub async fn update_task(
 /// Deletes a task and its fire history; its runs stay (members).
 pub async fn delete_task(app: &App, access: &ProjectAccess, task: &TaskRow) -> AppResult<()> {
     access.ensure(ProjectRole::Member)?;
-    check_role_for(access, &TaskAction::from_stored(&task.action)?)?;
-    TaskRow::delete(&app.db, &task.id).await?;
+    check_role_for(access, &task.action)?;
     let summary = format!("deleted task {:?}", task.name);
-    crate::audit::record_in_project(app, access, "task", "task.delete", &task.id, summary).await?;
+    app.db
+        .transaction(async |conn| {
+            TaskRow::delete(conn, access.scope(), &task.id).await?;
+            audit::record_in_project(conn, access, "task", "task.delete", &task.id, summary)
+                .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
     publish_change(app, task, TaskEventKind::Deleted).await;
     Ok(())
 }
@@ -229,11 +222,16 @@ pub async fn change_state(
         return Ok(changed);
     }
     changed.updated_at = now();
-    changed.save(&app.db).await?;
     let verb = format!("{kind:?}").to_lowercase();
     let action = format!("task.{verb}");
     let summary = format!("{verb} task {:?}", task.name);
-    crate::audit::record_in_project(app, access, "task", &action, &task.id, summary).await?;
+    app.db
+        .transaction(async |conn| {
+            changed.save(conn).await?;
+            audit::record_in_project(conn, access, "task", &action, &task.id, summary).await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
     publish_change(app, &changed, kind).await;
     Ok(changed)
 }
@@ -245,22 +243,40 @@ pub async fn run_task_now(
     task: &TaskRow,
 ) -> AppResult<FireRow> {
     access.ensure(ProjectRole::Member)?;
-    check_role_for(access, &TaskAction::from_stored(&task.action)?)?;
+    check_role_for(access, &task.action)?;
     let origin = FireOrigin::Manual {
-        user_id: access.viewer.id().to_owned(),
+        user_id: access.viewer().id().to_owned(),
     };
+    // The fire is claimed and its run started by the same path as scheduled
+    // fires; the entry records that the member asked for it.
     let fire = fire_now(app, task, origin).await?;
     let summary = format!("ran task {:?} now", task.name);
-    crate::audit::record_in_project(app, access, "task", "task.run", &task.id, summary).await?;
+    audit::record_in_project(
+        &mut app.db.conn().await?,
+        access,
+        "task",
+        "task.run",
+        &task.id,
+        summary,
+    )
+    .await?;
     Ok(fire)
 }
 
 /// The task's policies as stored.
 pub fn policy_of(task: &TaskRow) -> TaskPolicy {
     TaskPolicy {
-        concurrency: super::action::ConcurrencyPolicy::from_stored(&task.concurrency),
-        misfire: super::action::MisfirePolicy::from_stored(&task.misfire),
+        concurrency: task.concurrency,
+        misfire: task.misfire,
         max_run_seconds: task.max_run_seconds,
+    }
+}
+
+fn conflict_on_name(error: crate::db::DbError, name: &str) -> AppError {
+    if error.is_unique_violation() {
+        AppError::Conflict(format!("the project already has a task named {name:?}"))
+    } else {
+        error.into()
     }
 }
 
@@ -294,14 +310,18 @@ fn check_role_for(access: &ProjectAccess, action: &TaskAction) -> AppResult<()> 
 }
 
 /// Checks the action against the project: its cases, environment and servers exist.
-async fn check_action(app: &App, access: &ProjectAccess, action: &TaskAction) -> AppResult<()> {
+async fn check_action(
+    conn: &mut Conn,
+    access: &ProjectAccess,
+    action: &TaskAction,
+) -> AppResult<()> {
     action.validate_shape()?;
     check_role_for(access, action)?;
     match action {
         TaskAction::RunCases(run) => {
             if let Some(ids) = &run.case_ids {
                 let wanted: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
-                let found = CaseRow::find_by_ids(&app.db, &wanted).await?;
+                let found = CaseRow::find_by_ids(conn, &wanted).await?;
                 let known: HashSet<&str> = found
                     .iter()
                     .filter(|case| case.project_id == access.project_id())
@@ -315,7 +335,7 @@ async fn check_action(app: &App, access: &ProjectAccess, action: &TaskAction) ->
                 }
             }
             if let Some(environment_id) = &run.environment_id {
-                let environment = EnvironmentRow::find(&app.db, environment_id).await?;
+                let environment = EnvironmentRow::find(conn, environment_id).await?;
                 if environment.is_none_or(|env| env.project_id != access.project_id()) {
                     return Err(AppError::bad_input(
                         "action.runCases.environmentId",
@@ -326,7 +346,7 @@ async fn check_action(app: &App, access: &ProjectAccess, action: &TaskAction) ->
         }
         TaskAction::ProbeServers(probe) => {
             for id in probe.server_ids.iter().flatten() {
-                let server = ServerRow::find(&app.db, id).await?;
+                let server = ServerRow::find(conn, id).await?;
                 if server.is_none_or(|server| server.project_id != access.project_id()) {
                     return Err(AppError::bad_input(
                         "action.probeServers.serverIds",

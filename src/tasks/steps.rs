@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::audit::model::AuditRow;
+use crate::projects::access::SystemActor;
 use crate::runs::http_check::CaseVerdict;
 use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
 use crate::runs::service::CaseSnapshot;
@@ -92,7 +93,8 @@ impl TaskStep {
 }
 
 async fn probe(app: &App, project_id: &str, server_id: &str) -> (CaseVerdict, String) {
-    let server = match ServerRow::find(&app.db, server_id).await {
+    let found = async { ServerRow::find(&mut app.db.conn().await?, server_id).await };
+    let server = match found.await {
         Ok(Some(server)) if server.project_id == project_id => server,
         Ok(_) => return (CaseVerdict::Error, "the server no longer exists".into()),
         Err(error) => {
@@ -143,9 +145,7 @@ async fn purge(
                 .await
                 .map(|count| format!("{count} run events")),
             PurgeTarget::Runs => purge_runs(app, project_id, before).await,
-            PurgeTarget::Audit => AuditRow::purge_before(&app.db, project_id, before)
-                .await
-                .map(|count| format!("{count} audit entries")),
+            PurgeTarget::Audit => purge_audit(app, project_id, before).await,
         };
         match result {
             Ok(summary) => done.push(summary),
@@ -170,8 +170,20 @@ async fn purge_runs(
     before: chrono::NaiveDateTime,
 ) -> crate::db::DbResult<String> {
     let runs = RunRow::purge_finished_before(&app.db, project_id, before).await?;
-    let fires = FireRow::purge_before(&app.db, project_id, before).await?;
+    let scope = SystemActor::SCHEDULER.scope(project_id);
+    let fires = FireRow::purge_before(&mut app.db.conn().await?, &scope, before).await?;
     Ok(format!("{runs} runs, {fires} task fires"))
+}
+
+/// Audit entries of the same age.
+async fn purge_audit(
+    app: &App,
+    project_id: &str,
+    before: chrono::NaiveDateTime,
+) -> crate::db::DbResult<String> {
+    let scope = SystemActor::SCHEDULER.scope(project_id);
+    let count = AuditRow::purge_before(&mut app.db.conn().await?, &scope, before).await?;
+    Ok(format!("{count} audit entries"))
 }
 
 fn list(parts: &[String]) -> String {

@@ -22,6 +22,7 @@ mod projects;
 mod runs;
 mod schema;
 mod servers;
+mod storage;
 mod tasks;
 mod transfer;
 mod users;

@@ -438,7 +438,7 @@ backend_test! {
 
 backend_test! {
     async fn purge_trims_old_fires_but_keeps_each_tasks_latest(backend: Backend) {
-        use tidewatch::tasks::model::FireRow;
+        use tidewatch::tasks::model::{FireOutcome, FireRow, TaskTrigger};
 
         let app = TestApp::start(backend).await;
         let owner = app.register("owner").await;
@@ -448,10 +448,10 @@ backend_test! {
         let old = |days: i64| {
             let at = (chrono::Utc::now() - chrono::TimeDelta::days(days)).naive_utc().date().and_hms_opt(0, 0, 0).unwrap();
             FireRow { id: uuid::Uuid::now_v7().to_string(), task_id: ticker.clone(), project_id: project.clone(), fire_at: at,
-                trigger_kind: "SCHEDULE".into(), outcome: "SKIPPED".into(), reason: Some("old".into()), missed_count: 0,
+                trigger_kind: TaskTrigger::Schedule, outcome: FireOutcome::Skipped, reason: Some("old".into()), missed_count: 0,
                 run_id: None, node: "test".into(), claimed_at: at, started_at: None }
         };
-        let claimed = FireRow::claim(&app.app.db, &[old(10), old(9), old(8)]).await.unwrap();
+        let claimed = tidewatch::tasks::fire::claim(&app.app, &[old(10), old(9), old(8)]).await.unwrap();
         assert_eq!(claimed.len(), 3);
 
         let cleaner = create_task(&app, &owner, json!({ "projectId": project, "name": "cleaner", "enabled": false,

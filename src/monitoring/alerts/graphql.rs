@@ -4,9 +4,8 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
-use crate::error::{AppError, GqlResult, GraphqlError};
+use crate::error::{GqlResult, GraphqlError};
 use crate::graphql::{utc, ContextExt};
-use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::model::{AlertRow, AlertRuleRow, SilenceRow};
@@ -20,7 +19,7 @@ pub struct AlertRule(pub AlertRuleRow);
 impl AlertRule {
     /// Unique id.
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.id.to_string())
     }
     /// Name.
     async fn name(&self) -> &str {
@@ -40,7 +39,7 @@ impl AlertRule {
     }
     /// How the value is compared with the threshold.
     async fn comparison(&self) -> Comparison {
-        Comparison::from_stored(&self.0.comparison)
+        self.0.comparison
     }
     /// Threshold.
     async fn threshold(&self) -> f64 {
@@ -52,7 +51,7 @@ impl AlertRule {
     }
     /// Severity.
     async fn severity(&self) -> Severity {
-        Severity::from_stored(&self.0.severity)
+        self.0.severity
     }
     /// Whether it is evaluated.
     async fn enabled(&self) -> bool {
@@ -72,7 +71,7 @@ impl Alert {
     }
     /// The rule.
     async fn rule_id(&self) -> ID {
-        ID(self.0.rule_id.clone())
+        ID(self.0.rule_id.to_string())
     }
     /// The server.
     async fn server_id(&self) -> ID {
@@ -80,7 +79,7 @@ impl Alert {
     }
     /// Where it stands.
     async fn state(&self) -> AlertState {
-        AlertState::from_stored(&self.0.state)
+        self.0.state
     }
     /// The last value seen.
     async fn value(&self) -> f64 {
@@ -119,7 +118,7 @@ impl From<SilenceRow> for Silence {
     fn from(row: SilenceRow) -> Self {
         Self {
             id: ID(row.id),
-            rule_id: row.rule_id.map(ID),
+            rule_id: row.rule_id.map(|id| ID(id.into())),
             server_id: row.server_id.map(ID),
             reason: row.reason,
             ends_at: utc(row.ends_at),
@@ -209,11 +208,13 @@ impl AlertQuery {
         #[graphql(desc = "The project.")] project_id: ID,
     ) -> GqlResult<Vec<AlertRule>> {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
-        Ok(AlertRuleRow::list(&ctx.app().db, access.project_id())
-            .await?
-            .into_iter()
-            .map(AlertRule)
-            .collect())
+        Ok(
+            AlertRuleRow::list(&mut ctx.app().db.conn().await?, access.scope())
+                .await?
+                .into_iter()
+                .map(AlertRule)
+                .collect(),
+        )
     }
 
     /// The project's alerts, newest first (at most 100).
@@ -224,13 +225,8 @@ impl AlertQuery {
         #[graphql(desc = "Only alerts in this state.")] state: Option<AlertState>,
     ) -> GqlResult<Vec<Alert>> {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
-        let rows = AlertRow::list(
-            &ctx.app().db,
-            access.project_id(),
-            state.map(AlertState::as_str),
-            100,
-        )
-        .await?;
+        let rows =
+            AlertRow::list(&mut ctx.app().db.conn().await?, access.scope(), state, 100).await?;
         Ok(rows.into_iter().map(Alert).collect())
     }
 
@@ -241,8 +237,12 @@ impl AlertQuery {
         #[graphql(desc = "The project.")] project_id: ID,
     ) -> GqlResult<Vec<Silence>> {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
-        let rows =
-            SilenceRow::list_active(&ctx.app().db, access.project_id(), crate::db::now()).await?;
+        let rows = SilenceRow::list_active(
+            &mut ctx.app().db.conn().await?,
+            access.scope(),
+            crate::db::now(),
+        )
+        .await?;
         Ok(rows.into_iter().map(Silence::from).collect())
     }
 }
@@ -284,18 +284,9 @@ impl AlertMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The rule.")] input: AlertRuleIdInput,
     ) -> GqlResult<ID> {
-        let rule = AlertRuleRow::find(&ctx.app().db, &input.id)
-            .await?
-            .ok_or(AppError::NotFound("alert rule"))?;
-        let viewer = ctx.viewer().await?;
-        let access = ProjectAccess::require_for_object(
-            ctx.app(),
-            &viewer,
-            &rule.project_id,
-            ProjectRole::Maintainer,
-            "alert rule",
-        )
-        .await?;
+        let (rule, access) = ctx
+            .object_access::<AlertRuleRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
         super::delete_rule(ctx.app(), &access, &rule).await?;
         Ok(input.id)
     }
@@ -329,28 +320,10 @@ impl AlertMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The silence.")] input: SilenceIdInput,
     ) -> GqlResult<ID> {
-        let silence = SilenceRow::find(&ctx.app().db, &input.id)
-            .await?
-            .ok_or(AppError::NotFound("silence"))?;
-        let viewer = ctx.viewer().await?;
-        let access = ProjectAccess::require_for_object(
-            ctx.app(),
-            &viewer,
-            &silence.project_id,
-            ProjectRole::Maintainer,
-            "silence",
-        )
-        .await?;
-        SilenceRow::end(&ctx.app().db, &silence.id, crate::db::now()).await?;
-        crate::audit::record_in_project(
-            ctx.app(),
-            &access,
-            "silence",
-            "silence.end",
-            &silence.id,
-            "ended silence".into(),
-        )
-        .await?;
+        let (silence, access) = ctx
+            .object_access::<SilenceRow>(&input.id, ProjectRole::Maintainer)
+            .await?;
+        super::end_silence(ctx.app(), &access, &silence).await?;
         Ok(input.id)
     }
 }

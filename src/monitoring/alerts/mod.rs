@@ -9,17 +9,18 @@ use chrono::NaiveDateTime;
 
 use crate::app::App;
 use crate::audit;
-use crate::db::now;
+use crate::db::{now, Conn};
 use crate::error::{AppError, AppResult};
-use crate::notifications::service::notify;
-use crate::notifications::NotificationKind;
-use crate::projects::access::ProjectAccess;
+use crate::notifications::model::NotificationRow;
+use crate::notifications::{service as notifications, NotificationKind};
+use crate::projects::access::{ProjectAccess, ProjectScope, SystemActor};
 use crate::projects::model::{MemberRow, ProjectRole};
 use crate::servers::model::{ServerFilter, ServerRow};
+use crate::stored_enum;
 
 use super::host_metrics::is_known_metric;
 use super::samples::SampleRow;
-use model::{AlertRow, AlertRuleRow, SilenceRow};
+use model::{AlertRow, AlertRuleId, AlertRuleRow, SilenceRow};
 
 /// Longest `for` duration, in seconds (one day).
 const MAX_FOR_SECS: i32 = 86_400;
@@ -44,27 +45,14 @@ pub enum Comparison {
     Le,
 }
 
+stored_enum!(Comparison {
+    Gt = "GT",
+    Ge = "GE",
+    Lt = "LT",
+    Le = "LE",
+});
+
 impl Comparison {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Gt => "GT",
-            Self::Ge => "GE",
-            Self::Lt => "LT",
-            Self::Le => "LE",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "GE" => Self::Ge,
-            "LT" => Self::Lt,
-            "LE" => Self::Le,
-            _ => Self::Gt,
-        }
-    }
-
     /// Whether `value` breaches `threshold`.
     pub fn breached(self, value: f64, threshold: f64) -> bool {
         match self {
@@ -87,28 +75,17 @@ pub enum Severity {
     Critical,
 }
 
-impl Severity {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "INFO",
-            Self::Warning => "WARNING",
-            Self::Critical => "CRITICAL",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "INFO" => Self::Info,
-            "CRITICAL" => Self::Critical,
-            _ => Self::Warning,
-        }
-    }
-}
+stored_enum!(Severity {
+    Info = "INFO",
+    Warning = "WARNING",
+    Critical = "CRITICAL",
+});
 
 /// Where an alert stands.
-#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AlertState {
     /// The condition holds, not yet for the rule's `for` duration.
     Pending,
@@ -118,25 +95,11 @@ pub enum AlertState {
     Resolved,
 }
 
-impl AlertState {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Firing => "FIRING",
-            Self::Resolved => "RESOLVED",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "PENDING" => Self::Pending,
-            "FIRING" => Self::Firing,
-            _ => Self::Resolved,
-        }
-    }
-}
+stored_enum!(AlertState {
+    Pending = "PENDING",
+    Firing = "FIRING",
+    Resolved = "RESOLVED",
+});
 
 /// What a client gives to create a rule.
 pub struct NewRule {
@@ -190,71 +153,74 @@ pub async fn create_rule(
             format!("for must be 0 to {MAX_FOR_SECS} seconds"),
         ));
     }
-    match (&new.server_id, &new.tag) {
-        (Some(server_id), None) => match ServerRow::find(&app.db, server_id).await? {
-            Some(server) if server.project_id == access.project_id() => {}
-            _ => {
-                return Err(AppError::bad_input(
-                    "serverId",
-                    "no such server in this project",
-                ))
+    app.db
+        .transaction(async |conn| {
+            match (&new.server_id, &new.tag) {
+                (Some(server_id), None) => {
+                    ensure_server_of_project(conn, access.scope(), server_id).await?
+                }
+                (None, Some(tag)) if !tag.trim().is_empty() => {}
+                _ => {
+                    return Err(AppError::bad_input(
+                        "serverId",
+                        "give either serverId or tag",
+                    ))
+                }
             }
-        },
-        (None, Some(tag)) if !tag.trim().is_empty() => {}
-        _ => {
-            return Err(AppError::bad_input(
-                "serverId",
-                "give either serverId or tag",
-            ))
-        }
-    }
-    let at = now();
-    let row = AlertRuleRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        project_id: access.project_id().to_owned(),
-        name,
-        metric: new.metric,
-        server_id: new.server_id,
-        tag: new.tag.map(|t| t.trim().to_owned()),
-        comparison: new.comparison.as_str().to_owned(),
-        threshold: new.threshold,
-        for_secs: new.for_secs,
-        severity: new.severity.as_str().to_owned(),
-        enabled: true,
-        created_at: at,
-        updated_at: at,
-    };
-    row.insert(&app.db).await?;
-    let summary = format!(
-        "created alert rule '{}': {} {} {} for {} s",
-        row.name, row.metric, row.comparison, row.threshold, row.for_secs
-    );
-    audit::record_in_project(
-        app,
-        access,
-        "alert_rule",
-        "alert_rule.create",
-        &row.id,
-        summary,
-    )
-    .await?;
-    Ok(row)
+            let at = now();
+            let row = AlertRuleRow {
+                id: AlertRuleId::generate(),
+                project_id: access.project_id().to_owned(),
+                name,
+                metric: new.metric,
+                server_id: new.server_id,
+                tag: new.tag.map(|t| t.trim().to_owned()),
+                comparison: new.comparison,
+                threshold: new.threshold,
+                for_secs: new.for_secs,
+                severity: new.severity,
+                enabled: true,
+                created_at: at,
+                updated_at: at,
+            };
+            row.insert(conn).await?;
+            let summary = format!(
+                "created alert rule '{}': {} {} {} for {} s",
+                row.name, row.metric, row.comparison, row.threshold, row.for_secs
+            );
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "alert_rule",
+                "alert_rule.create",
+                &row.id,
+                summary,
+            )
+            .await?;
+            Ok(row)
+        })
+        .await
 }
 
 /// Deletes a rule and its alerts (maintainers).
 pub async fn delete_rule(app: &App, access: &ProjectAccess, rule: &AlertRuleRow) -> AppResult<()> {
     access.ensure(ProjectRole::Maintainer)?;
-    AlertRuleRow::delete(&app.db, &rule.id).await?;
     let summary = format!("deleted alert rule '{}'", rule.name);
-    audit::record_in_project(
-        app,
-        access,
-        "alert_rule",
-        "alert_rule.delete",
-        &rule.id,
-        summary,
-    )
-    .await
+    app.db
+        .transaction(async |conn| {
+            AlertRuleRow::delete(conn, access.scope(), &rule.id).await?;
+            audit::record_in_project(
+                conn,
+                access,
+                "alert_rule",
+                "alert_rule.delete",
+                &rule.id,
+                summary,
+            )
+            .await?;
+            Ok(())
+        })
+        .await
 }
 
 /// Silences notifications of the project's alerts (or one rule's, or one server's) until `ends_at`.
@@ -274,69 +240,119 @@ pub async fn create_silence(
             "the end must lie in the future",
         ));
     }
-    if let Some(rule_id) = &rule_id {
-        match AlertRuleRow::find(&app.db, rule_id).await? {
-            Some(rule) if rule.project_id == access.project_id() => {}
-            _ => {
-                return Err(AppError::bad_input(
-                    "ruleId",
-                    "no such rule in this project",
-                ))
+    app.db
+        .transaction(async |conn| {
+            if let Some(rule_id) = &rule_id {
+                match AlertRuleRow::find(conn, rule_id).await? {
+                    Some(rule) if rule.project_id == access.project_id() => {}
+                    _ => {
+                        return Err(AppError::bad_input(
+                            "ruleId",
+                            "no such rule in this project",
+                        ))
+                    }
+                }
             }
-        }
-    }
-    if let Some(server_id) = &server_id {
-        match ServerRow::find(&app.db, server_id).await? {
-            Some(server) if server.project_id == access.project_id() => {}
-            _ => {
-                return Err(AppError::bad_input(
-                    "serverId",
-                    "no such server in this project",
-                ))
+            if let Some(server_id) = &server_id {
+                ensure_server_of_project(conn, access.scope(), server_id).await?;
             }
-        }
+            let row = SilenceRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project_id: access.project_id().to_owned(),
+                rule_id: rule_id.map(AlertRuleId::from),
+                server_id,
+                reason: reason.chars().take(500).collect(),
+                ends_at,
+                created_by: access.viewer().id().to_owned(),
+                created_at: at,
+            };
+            row.insert(conn).await?;
+            let summary = format!("silenced alerts until {} ({})", ends_at, row.reason);
+            audit::record_in_project(
+                &mut *conn,
+                access,
+                "silence",
+                "silence.create",
+                &row.id,
+                summary,
+            )
+            .await?;
+            Ok(row)
+        })
+        .await
+}
+
+/// Ends a silence now (maintainers).
+pub async fn end_silence(app: &App, access: &ProjectAccess, silence: &SilenceRow) -> AppResult<()> {
+    access.ensure(ProjectRole::Maintainer)?;
+    app.db
+        .transaction(async |conn| {
+            SilenceRow::end(conn, access.scope(), &silence.id, now()).await?;
+            audit::record_in_project(
+                conn,
+                access,
+                "silence",
+                "silence.end",
+                &silence.id,
+                "ended silence".into(),
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+}
+
+/// `BAD_USER_INPUT` unless `server_id` is a server of the project in scope.
+async fn ensure_server_of_project(
+    conn: &mut Conn,
+    scope: &ProjectScope,
+    server_id: &str,
+) -> AppResult<()> {
+    match ServerRow::find(conn, server_id).await? {
+        Some(server) if server.project_id == scope.project_id() => Ok(()),
+        _ => Err(AppError::bad_input(
+            "serverId",
+            "no such server in this project",
+        )),
     }
-    let row = SilenceRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        project_id: access.project_id().to_owned(),
-        rule_id,
-        server_id,
-        reason: reason.chars().take(500).collect(),
-        ends_at,
-        created_by: access.viewer.id().to_owned(),
-        created_at: at,
-    };
-    row.insert(&app.db).await?;
-    let summary = format!("silenced alerts until {} ({})", ends_at, row.reason);
-    audit::record_in_project(app, access, "silence", "silence.create", &row.id, summary).await?;
-    Ok(row)
 }
 
 /// Evaluates every enabled rule against the newest samples and moves alerts along.
 pub async fn evaluate(app: &App) -> AppResult<()> {
-    let rules = AlertRuleRow::list_enabled(&app.db).await?;
-    let mut open: HashMap<(String, String), AlertRow> = AlertRow::list_open(&app.db)
+    let mut conn = app.db.conn().await?;
+    let rules = AlertRuleRow::list_enabled(&mut conn).await?;
+    let mut open: HashMap<(AlertRuleId, String), AlertRow> = AlertRow::list_open(&mut conn)
         .await?
         .into_iter()
         .map(|alert| ((alert.rule_id.clone(), alert.server_id.clone()), alert))
         .collect();
     let now_ms = chrono::Utc::now().timestamp_millis();
     for rule in rules {
+        let scope = SystemActor::MONITOR.scope(&rule.project_id);
         let servers = match &rule.server_id {
-            Some(id) => ServerRow::find(&app.db, id).await?.into_iter().collect(),
+            Some(id) => ServerRow::find(&mut conn, id).await?.into_iter().collect(),
             None => {
                 let filter = ServerFilter {
                     tag: rule.tag.clone(),
                     ..ServerFilter::default()
                 };
-                ServerRow::list(&app.db, &rule.project_id, &filter).await?
+                ServerRow::list(&mut conn, &scope, &filter).await?
             }
         };
         for server in servers {
             let latest =
                 SampleRow::latest(&app.db, &server.id, &rule.metric, now_ms - FRESHNESS_MS).await?;
             let alert = open.remove(&(rule.id.clone(), server.id.clone()));
-            step(app, &rule, &server, latest.map(|(_, v)| v), alert).await?;
+            step(
+                app,
+                &mut conn,
+                &scope,
+                &rule,
+                &server,
+                latest.map(|(_, v)| v),
+                alert,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -345,13 +361,14 @@ pub async fn evaluate(app: &App) -> AppResult<()> {
 /// One rule on one server: the next state of its open alert, if any.
 async fn step(
     app: &App,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     rule: &AlertRuleRow,
     server: &ServerRow,
     value: Option<f64>,
     alert: Option<AlertRow>,
 ) -> AppResult<()> {
-    let comparison = Comparison::from_stored(&rule.comparison);
-    let breached = value.is_some_and(|v| comparison.breached(v, rule.threshold));
+    let breached = value.is_some_and(|v| rule.comparison.breached(v, rule.threshold));
     let at = now();
     match (breached, alert) {
         (true, None) => {
@@ -360,14 +377,14 @@ async fn step(
                 rule_id: rule.id.clone(),
                 project_id: rule.project_id.clone(),
                 server_id: server.id.clone(),
-                state: AlertState::Pending.as_str().to_owned(),
+                state: AlertState::Pending,
                 value: value.unwrap_or_default(),
                 started_at: at,
                 fired_at: None,
                 resolved_at: None,
                 updated_at: at,
             };
-            match alert.insert(&app.db).await {
+            match alert.insert(conn).await {
                 Ok(()) => {}
                 // Another node opened this episode first.
                 Err(error) if error.is_unique_violation() => return Ok(()),
@@ -375,37 +392,33 @@ async fn step(
             }
             publish(app, &alert).await;
             if rule.for_secs == 0 {
-                alert.state = AlertState::Firing.as_str().to_owned();
+                alert.state = AlertState::Firing;
                 alert.fired_at = Some(at);
-                alert.save(&app.db).await?;
-                transitioned(app, rule, server, &alert).await?;
+                transitioned(app, conn, scope, rule, server, &alert).await?;
             }
         }
         (true, Some(mut alert)) => {
             let held = (at - alert.started_at).num_seconds();
             alert.value = value.unwrap_or(alert.value);
-            if AlertState::from_stored(&alert.state) == AlertState::Pending
-                && held >= i64::from(rule.for_secs)
-            {
-                alert.state = AlertState::Firing.as_str().to_owned();
+            if alert.state == AlertState::Pending && held >= i64::from(rule.for_secs) {
+                alert.state = AlertState::Firing;
                 alert.fired_at = Some(at);
                 alert.updated_at = at;
-                alert.save(&app.db).await?;
-                transitioned(app, rule, server, &alert).await?;
+                transitioned(app, conn, scope, rule, server, &alert).await?;
             }
         }
         (false, Some(mut alert)) => {
-            let was_firing = AlertState::from_stored(&alert.state) == AlertState::Firing;
-            alert.state = AlertState::Resolved.as_str().to_owned();
+            let was_firing = alert.state == AlertState::Firing;
+            alert.state = AlertState::Resolved;
             alert.resolved_at = Some(at);
             alert.updated_at = at;
             if let Some(v) = value {
                 alert.value = v;
             }
-            alert.save(&app.db).await?;
             if was_firing {
-                transitioned(app, rule, server, &alert).await?;
+                transitioned(app, conn, scope, rule, server, &alert).await?;
             } else {
+                alert.save(conn).await?;
                 publish(app, &alert).await;
             }
         }
@@ -414,34 +427,45 @@ async fn step(
     Ok(())
 }
 
-/// Notifies the project's maintainers of a firing or resolved alert (unless
-/// silenced), then publishes it: a subscriber that sees the event finds the
-/// notifications stored.
+/// Stores a firing or resolved alert and notifies the project's maintainers
+/// (unless silenced), in one transaction; then publishes the notifications and
+/// the alert: a subscriber that sees the event finds the notifications stored.
 async fn transitioned(
     app: &App,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     rule: &AlertRuleRow,
     server: &ServerRow,
     alert: &AlertRow,
 ) -> AppResult<()> {
-    let silenced = SilenceRow::list_active(&app.db, &rule.project_id, now())
-        .await?
-        .iter()
-        .any(|silence| silence.covers(&rule.id, &server.id));
-    if !silenced {
-        notify_maintainers(app, rule, server, alert).await?;
+    let notified = conn
+        .transaction(async |conn| {
+            alert.save(conn).await?;
+            let silenced = SilenceRow::list_active(conn, scope, now())
+                .await?
+                .iter()
+                .any(|silence| silence.covers(&rule.id, &server.id));
+            if silenced {
+                return Ok(Vec::new());
+            }
+            notify_maintainers(conn, scope, rule, server, alert).await
+        })
+        .await?;
+    for notification in &notified {
+        notifications::publish(app, notification).await;
     }
     publish(app, alert).await;
     Ok(())
 }
 
 async fn notify_maintainers(
-    app: &App,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     rule: &AlertRuleRow,
     server: &ServerRow,
     alert: &AlertRow,
-) -> AppResult<()> {
-    let firing = AlertState::from_stored(&alert.state) == AlertState::Firing;
-    let (kind, verb) = if firing {
+) -> AppResult<Vec<NotificationRow>> {
+    let (kind, verb) = if alert.state == AlertState::Firing {
         (NotificationKind::AlertFiring, "firing")
     } else {
         (NotificationKind::AlertResolved, "resolved")
@@ -456,12 +480,14 @@ async fn notify_maintainers(
         rule.comparison,
         rule.threshold
     );
-    for member in MemberRow::list(&app.db, &rule.project_id).await? {
-        if ProjectRole::from_stored(&member.role).includes(ProjectRole::Maintainer) {
-            notify(app, &member.user_id, kind, message.clone()).await?;
+    let mut notified = Vec::new();
+    for member in MemberRow::list(conn, scope).await? {
+        if member.role.includes(ProjectRole::Maintainer) {
+            let row = notifications::store(conn, &member.user_id, kind, message.clone()).await?;
+            notified.push(row);
         }
     }
-    Ok(())
+    Ok(notified)
 }
 
 async fn publish(app: &App, alert: &AlertRow) {

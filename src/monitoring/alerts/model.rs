@@ -6,23 +6,33 @@ use diesel::{Insertable, Queryable, Selectable};
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{alert_rules, alerts, silences};
-use crate::db::{Database, DbResult};
+use crate::db::stored::unreadable_row;
+use crate::db::{Conn, DbResult};
 use crate::db_run;
+use crate::projects::access::ProjectScope;
+
+use super::{AlertState, Comparison, Severity};
+
+crate::stored_id!(
+    /// The id of an alert rule: rule and server ids travel side by side in
+    /// evaluation and silences, and must not be swapped.
+    AlertRuleId
+);
 
 /// A stored alert rule.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = alert_rules)]
 pub struct AlertRuleRow {
-    pub id: String,
+    pub id: AlertRuleId,
     pub project_id: String,
     pub name: String,
     pub metric: String,
     pub server_id: Option<String>,
     pub tag: Option<String>,
-    pub comparison: String,
+    pub comparison: Comparison,
     pub threshold: f64,
     pub for_secs: i32,
-    pub severity: String,
+    pub severity: Severity,
     pub enabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -33,10 +43,10 @@ pub struct AlertRuleRow {
 #[diesel(table_name = alerts)]
 pub struct AlertRow {
     pub id: String,
-    pub rule_id: String,
+    pub rule_id: AlertRuleId,
     pub project_id: String,
     pub server_id: String,
-    pub state: String,
+    pub state: AlertState,
     pub value: f64,
     pub started_at: NaiveDateTime,
     pub fired_at: Option<NaiveDateTime>,
@@ -50,7 +60,7 @@ pub struct AlertRow {
 pub struct SilenceRow {
     pub id: String,
     pub project_id: String,
-    pub rule_id: Option<String>,
+    pub rule_id: Option<AlertRuleId>,
     pub server_id: Option<String>,
     pub reason: String,
     pub ends_at: NaiveDateTime,
@@ -58,11 +68,15 @@ pub struct SilenceRow {
     pub created_at: NaiveDateTime,
 }
 
+crate::project_owned!(AlertRuleRow, "alert rule");
+
+crate::project_owned!(SilenceRow, "silence");
+
 /// Database methods.
 impl AlertRuleRow {
     /// Stores a new rule.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(alert_rules::table)
                 .values(self)
                 .execute(conn)
@@ -72,22 +86,23 @@ impl AlertRuleRow {
     }
 
     /// The rule `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(alert_rules::table
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            alert_rules::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "alert_rules", id))
         })
     }
 
     /// The project's rules, oldest first.
-    pub async fn list(db: &Database, project_id: &str) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list(conn: &mut Conn, scope: &ProjectScope) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(alert_rules::table
-                .filter(alert_rules::project_id.eq(project_id))
+                .filter(alert_rules::project_id.eq(scope.project_id()))
                 .order(alert_rules::id.asc())
                 .select(Self::as_select())
                 .load(conn)
@@ -96,8 +111,8 @@ impl AlertRuleRow {
     }
 
     /// Every enabled rule.
-    pub async fn list_enabled(db: &Database) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list_enabled(conn: &mut Conn) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(alert_rules::table
                 .filter(alert_rules::enabled.eq(true))
                 .select(Self::as_select())
@@ -108,12 +123,12 @@ impl AlertRuleRow {
 
     /// Enables or disables the rule.
     pub async fn set_enabled(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         enabled: bool,
         at: NaiveDateTime,
     ) -> DbResult<()> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             diesel::update(alert_rules::table.find(id))
                 .set((
                     alert_rules::enabled.eq(enabled),
@@ -125,12 +140,16 @@ impl AlertRuleRow {
         })
     }
 
-    /// Deletes the rule and its alerts.
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            Ok(diesel::delete(alert_rules::table.find(id))
-                .execute(conn)
-                .await?
+    /// Deletes a rule of the project in scope, and its alerts.
+    pub async fn delete(conn: &mut Conn, scope: &ProjectScope, id: &str) -> DbResult<bool> {
+        db_run!(conn, |conn| {
+            Ok(diesel::delete(
+                alert_rules::table
+                    .find(id)
+                    .filter(alert_rules::project_id.eq(scope.project_id())),
+            )
+            .execute(conn)
+            .await?
                 > 0)
         })
     }
@@ -139,8 +158,8 @@ impl AlertRuleRow {
 /// Database methods.
 impl AlertRow {
     /// Stores a new alert.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(alerts::table)
                 .values(self)
                 .execute(conn)
@@ -150,11 +169,11 @@ impl AlertRow {
     }
 
     /// Stores the alert's new state, value and transition times.
-    pub async fn save(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn save(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::update(alerts::table.find(&self.id))
                 .set((
-                    alerts::state.eq(&self.state),
+                    alerts::state.eq(self.state),
                     alerts::value.eq(self.value),
                     alerts::fired_at.eq(self.fired_at),
                     alerts::resolved_at.eq(self.resolved_at),
@@ -167,10 +186,10 @@ impl AlertRow {
     }
 
     /// Every alert not resolved yet.
-    pub async fn list_open(db: &Database) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list_open(conn: &mut Conn) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(alerts::table
-                .filter(alerts::state.ne("RESOLVED"))
+                .filter(alerts::state.ne(AlertState::Resolved))
                 .select(Self::as_select())
                 .load(conn)
                 .await?)
@@ -179,18 +198,18 @@ impl AlertRow {
 
     /// The project's alerts, newest first, optionally in one state.
     pub async fn list(
-        db: &Database,
-        project_id: &str,
-        state: Option<&str>,
+        conn: &mut Conn,
+        scope: &ProjectScope,
+        state: Option<AlertState>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = alerts::table
-                .filter(alerts::project_id.eq(project_id))
+                .filter(alerts::project_id.eq(scope.project_id()))
                 .select(Self::as_select())
                 .into_boxed();
             if let Some(state) = state {
-                query = query.filter(alerts::state.eq(state.to_owned()));
+                query = query.filter(alerts::state.eq(state));
             }
             Ok(query
                 .order(alerts::id.desc())
@@ -204,8 +223,8 @@ impl AlertRow {
 /// Database methods.
 impl SilenceRow {
     /// Stores a new silence.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(silences::table)
                 .values(self)
                 .execute(conn)
@@ -216,13 +235,13 @@ impl SilenceRow {
 
     /// The project's silences that have not ended at `at`.
     pub async fn list_active(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         at: NaiveDateTime,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(silences::table
-                .filter(silences::project_id.eq(project_id))
+                .filter(silences::project_id.eq(scope.project_id()))
                 .filter(silences::ends_at.gt(at))
                 .order(silences::ends_at.asc())
                 .select(Self::as_select())
@@ -232,8 +251,8 @@ impl SilenceRow {
     }
 
     /// The silence `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             Ok(silences::table
                 .find(id)
                 .select(Self::as_select())
@@ -243,20 +262,29 @@ impl SilenceRow {
         })
     }
 
-    /// Ends the silence now.
-    pub async fn end(db: &Database, id: &str, at: NaiveDateTime) -> DbResult<()> {
-        db_run!(db, |conn| {
-            diesel::update(silences::table.find(id))
-                .set(silences::ends_at.eq(at))
-                .execute(conn)
-                .await?;
+    /// Ends a silence of the project in scope now.
+    pub async fn end(
+        conn: &mut Conn,
+        scope: &ProjectScope,
+        id: &str,
+        at: NaiveDateTime,
+    ) -> DbResult<()> {
+        db_run!(conn, |conn| {
+            diesel::update(
+                silences::table
+                    .find(id)
+                    .filter(silences::project_id.eq(scope.project_id())),
+            )
+            .set(silences::ends_at.eq(at))
+            .execute(conn)
+            .await?;
             Ok(())
         })
     }
 
     /// Whether it covers alerts of `rule_id` on `server_id`.
-    pub fn covers(&self, rule_id: &str, server_id: &str) -> bool {
-        self.rule_id.as_deref().is_none_or(|r| r == rule_id)
+    pub fn covers(&self, rule_id: &AlertRuleId, server_id: &str) -> bool {
+        self.rule_id.as_ref().is_none_or(|r| r == rule_id)
             && self.server_id.as_deref().is_none_or(|s| s == server_id)
     }
 }

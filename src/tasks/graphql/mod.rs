@@ -90,9 +90,9 @@ impl TaskQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
     ) -> GqlResult<Task> {
-        let viewer = ctx.viewer().await?;
-        let (task, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+        let (task, _) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Task(task))
     }
 
@@ -107,15 +107,15 @@ impl TaskQuery {
     ) -> GqlResult<CursorConnection<Task, TaskConnection, TaskEdge>> {
         let access = ctx.project_access(&project_id, ProjectRole::Viewer).await?;
         let page = PageRequest::new(first, after)?;
-        let db = &ctx.app().db;
+        let mut conn = ctx.app().db.conn().await?;
         let rows = TaskRow::page(
-            db,
-            access.project_id(),
+            &mut conn,
+            access.scope(),
             page.after_id.as_deref(),
             page.fetch_limit(),
         )
         .await?;
-        let total = TaskRow::count(db, access.project_id()).await?;
+        let total = TaskRow::count(&mut conn, access.scope()).await?;
         Ok(page.connection(rows, total, |row| &row.id, Task))
     }
 
@@ -171,9 +171,9 @@ impl TaskMutation {
         #[graphql(desc = "The task.")] id: ID,
         #[graphql(desc = "What changes.")] input: UpdateTaskInput,
     ) -> GqlResult<Task> {
-        let viewer = ctx.viewer().await?;
-        let (task, access) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+        let (task, access) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Member)
+            .await?;
         let changes = TaskChanges {
             name: input.name,
             description: input.description,
@@ -192,9 +192,9 @@ impl TaskMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
     ) -> GqlResult<ID> {
-        let viewer = ctx.viewer().await?;
-        let (task, access) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+        let (task, access) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Member)
+            .await?;
         service::delete_task(ctx.app(), &access, &task).await?;
         Ok(id)
     }
@@ -241,9 +241,9 @@ impl TaskMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
     ) -> GqlResult<TaskFire> {
-        let viewer = ctx.viewer().await?;
-        let (task, access) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+        let (task, access) = ctx
+            .object_access::<TaskRow>(&id, ProjectRole::Member)
+            .await?;
         Ok(TaskFire(
             service::run_task_now(ctx.app(), &access, &task).await?,
         ))
@@ -251,9 +251,9 @@ impl TaskMutation {
 }
 
 async fn change_state(ctx: &Context<'_>, id: ID, change: StateChange) -> GqlResult<Task> {
-    let viewer = ctx.viewer().await?;
-    let (task, access) =
-        service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Member).await?;
+    let (task, access) = ctx
+        .object_access::<TaskRow>(&id, ProjectRole::Member)
+        .await?;
     Ok(Task(
         service::change_state(ctx.app(), &access, &task, change).await?,
     ))

@@ -11,7 +11,7 @@ use crate::runs::graphql::{Run, RunConnection, RunEdge};
 use crate::runs::model::{RunFilter, RunRow};
 use crate::tasks::action::{TaskAction, TaskPolicy};
 use crate::tasks::events::{TaskEventKind, TaskEventMessage};
-use crate::tasks::model::{FireRow, TaskRow};
+use crate::tasks::model::{FireOutcome, FireRow, TaskRow, TaskTrigger};
 use crate::tasks::schedule::{Schedule, MAX_PREVIEW};
 use crate::tasks::service;
 
@@ -76,8 +76,8 @@ impl Task {
     }
 
     /// What it does when it fires.
-    async fn action(&self) -> GqlResult<TaskAction> {
-        Ok(TaskAction::from_stored(&self.0.action)?)
+    async fn action(&self) -> &TaskAction {
+        &self.0.action
     }
 
     /// Its concurrency, misfire and run-time policies.
@@ -122,7 +122,8 @@ impl Task {
 
     /// Its newest run.
     async fn last_run(&self, ctx: &Context<'_>) -> GqlResult<Option<Run>> {
-        Ok(TaskRow::last_run(&ctx.app().db, &self.0.id).await?.map(Run))
+        let mut conn = ctx.app().db.conn().await?;
+        Ok(TaskRow::last_run(&mut conn, &self.0.id).await?.map(Run))
     }
 
     /// Every fire, newest first: started runs, skips with their reason, misses.
@@ -134,10 +135,15 @@ impl Task {
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> GqlResult<CursorConnection<TaskFire, TaskFireConnection, TaskFireEdge>> {
         let page = PageRequest::new(first, after)?;
-        let db = &ctx.app().db;
-        let rows =
-            FireRow::page(db, &self.0.id, page.after_id.as_deref(), page.fetch_limit()).await?;
-        let total = FireRow::count(db, &self.0.id).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let rows = FireRow::page(
+            &mut conn,
+            &self.0.id,
+            page.after_id.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let total = FireRow::count(&mut conn, &self.0.id).await?;
         Ok(page.connection(rows, total, |row| &row.id, TaskFire))
     }
 
@@ -204,45 +210,6 @@ pub(super) fn preview_count(count: Option<i32>) -> GqlResult<usize> {
         })
 }
 
-/// What fired a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum TaskTrigger {
-    /// Its schedule.
-    Schedule,
-    /// A person, with runTaskNow.
-    Manual,
-}
-
-/// What came of a fire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum FireOutcome {
-    /// Claimed by a node, its run about to start.
-    Claimed,
-    /// Its run started.
-    Started,
-    /// Waiting for the task's previous run to end.
-    Queued,
-    /// Not run (see the reason), e.g. the previous run was still active.
-    Skipped,
-    /// Fell due while the task was paused or no server was running.
-    Missed,
-    /// Its run could not start (see the reason).
-    Failed,
-}
-
-impl FireOutcome {
-    fn from_stored(value: &str) -> Self {
-        match value {
-            "STARTED" => Self::Started,
-            "QUEUED" => Self::Queued,
-            "SKIPPED" => Self::Skipped,
-            "MISSED" => Self::Missed,
-            "FAILED" => Self::Failed,
-            _ => Self::Claimed,
-        }
-    }
-}
-
 /// One fire of a task and what came of it.
 pub struct TaskFire(pub FireRow);
 
@@ -266,16 +233,12 @@ impl TaskFire {
 
     /// SCHEDULE or MANUAL.
     async fn trigger(&self) -> TaskTrigger {
-        if self.0.trigger_kind == "MANUAL" {
-            TaskTrigger::Manual
-        } else {
-            TaskTrigger::Schedule
-        }
+        self.0.trigger_kind
     }
 
     /// What came of it.
     async fn outcome(&self) -> FireOutcome {
-        FireOutcome::from_stored(&self.0.outcome)
+        self.0.outcome
     }
 
     /// Why it was skipped, missed or failed; how a catch-up or queued fire came about.

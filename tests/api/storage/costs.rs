@@ -1,0 +1,144 @@
+//! What a request costs in statements and connection checkouts.
+
+use std::sync::Arc;
+
+use tempfile::TempDir;
+use tidewatch::auth::Viewer;
+use tidewatch::cases::service::{create_case, NewCase};
+use tidewatch::projects::access::ProjectAccess;
+use tidewatch::projects::model::ProjectRole;
+use tidewatch::projects::service::create_project;
+use tidewatch::runs::service::{start_run, RunTrigger, StartRun};
+use tidewatch::users::model::Role;
+use tidewatch::users::service::{create_account, NewAccount};
+use tidewatch::{App, Config};
+
+use crate::support::{Backend, TestDatabase};
+
+/// A node without HTTP and background work, on a pool of one connection.
+///
+/// Run on a current-thread runtime, nothing else runs between two of the
+/// caller's statements, so the counters hold exactly what the caller did.
+struct BareNode {
+    app: Arc<App>,
+    _database: TestDatabase,
+    _data_dir: TempDir,
+}
+
+impl BareNode {
+    async fn start(backend: Backend) -> Self {
+        let database = TestDatabase::create(backend).await;
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::with_data_dir(data_dir.path());
+        config.database_url = Some(database.url.clone());
+        config.redis_url = None;
+        config.auth.jwt_secret = Some(crate::support::TEST_JWT_SECRET.to_owned());
+        config.database.db_pool_size = 1;
+        config.monitor.monitor_enabled = false;
+        let app = App::build(config).await.expect("build app");
+        Self {
+            app,
+            _database: database,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// A user (not an admin, so access checks read the membership).
+    async fn viewer(&self, username: &str) -> Viewer {
+        let account = NewAccount {
+            username: username.to_owned(),
+            email: format!("{username}@example.com"),
+            password: "correct horse battery".to_owned(),
+        };
+        let user = create_account(&self.app, account, Role::User)
+            .await
+            .expect("account");
+        Viewer {
+            user,
+            family_id: "measurement".to_owned(),
+        }
+    }
+
+    /// (statements, checkouts) so far.
+    fn counts(&self) -> (u64, u64) {
+        (self.app.db.statements_run(), self.app.db.checkouts())
+    }
+}
+
+/// An HTTP case that is never reached (the run is measured, not awaited).
+fn http_case(name: &str) -> NewCase {
+    NewCase {
+        name: name.to_owned(),
+        description: None,
+        tags: Vec::new(),
+        priority: None,
+        active: None,
+        spec: serde_json::from_value(serde_json::json!({ "http": {
+            "request": { "method": "GET", "url": "http://127.0.0.1:9/" },
+            "assertions": [{ "status": { "equals": 200 } }]
+        } }))
+        .expect("spec"),
+    }
+}
+
+/// `startRun` as its resolver does it (after authentication): the project
+/// access check, then the service. Before connections were passed down, this
+/// took 11 statements on 6 checkouts on both backends.
+async fn measure_start_run(backend: Backend) -> (u64, u64) {
+    let node = BareNode::start(backend).await;
+    let app = &node.app;
+    let ada = node.viewer("ada").await;
+    let project = create_project(app, &ada, "Measured", None, None)
+        .await
+        .expect("project");
+    let access = ProjectAccess::require(app, &ada, &project.id, ProjectRole::Member)
+        .await
+        .expect("access");
+    for name in ["one", "two", "three"] {
+        create_case(app, &access, http_case(name))
+            .await
+            .expect("case");
+    }
+    let (statements, checkouts) = node.counts();
+    let access = ProjectAccess::require(app, &ada, &project.id, ProjectRole::Member)
+        .await
+        .expect("access");
+    let request = StartRun {
+        case_ids: None,
+        tags: Vec::new(),
+        environment_id: None,
+        max_workers: None,
+    };
+    let run = start_run(app, &access, request, RunTrigger::Manual)
+        .await
+        .expect("run");
+    assert_eq!(run.total, 3);
+    let (statements_after, checkouts_after) = node.counts();
+    let cost = (statements_after - statements, checkouts_after - checkouts);
+    eprintln!(
+        "startRun of 3 cases on {backend:?}: {} statements, {} checkouts",
+        cost.0, cost.1
+    );
+    cost
+}
+
+/// Statements and checkouts of `startRun` with three cases, at most.
+const START_RUN_BUDGET: (u64, u64) = (11, 5);
+
+#[tokio::test(flavor = "current_thread")]
+async fn start_run_statements_and_checkouts_sqlite() {
+    let (statements, checkouts) = measure_start_run(Backend::Sqlite).await;
+    assert!(statements <= START_RUN_BUDGET.0, "{statements} statements");
+    assert!(checkouts <= START_RUN_BUDGET.1, "{checkouts} checkouts");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn start_run_statements_and_checkouts_postgres() {
+    if crate::support::postgres_url().is_none() {
+        eprintln!("TEST_DATABASE_URL is not set; PostgreSQL variant not run");
+        return;
+    }
+    let (statements, checkouts) = measure_start_run(Backend::Postgres).await;
+    assert!(statements <= START_RUN_BUDGET.0, "{statements} statements");
+    assert!(checkouts <= START_RUN_BUDGET.1, "{checkouts} checkouts");
+}
