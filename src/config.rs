@@ -124,7 +124,8 @@ pub struct AuthConfig {
     /// Whether anyone may register. When false, only admins create users.
     #[arg(long, env = "TIDEWATCH_ALLOW_REGISTRATION", default_value_t = true, action = clap::ArgAction::Set)]
     pub allow_registration: bool,
-    /// Login attempts allowed per login name within the rate window.
+    /// Login attempts allowed per account within the rate window, whether it is named by
+    /// username or email (a name that matches no account is counted on its own).
     #[arg(long, env = "TIDEWATCH_LOGIN_LIMIT_PER_NAME", default_value_t = 10)]
     pub login_limit_per_name: u32,
     /// Login attempts allowed per client address within the rate window.
@@ -133,6 +134,24 @@ pub struct AuthConfig {
     /// Length of the login rate window, in seconds.
     #[arg(long, env = "TIDEWATCH_LOGIN_WINDOW", default_value_t = 300)]
     pub login_window: u64,
+    /// Once an account is over its login limit, one password check per this many seconds
+    /// is still made for it, so its owner can log in; every other attempt is `RATE_LIMITED`.
+    #[arg(long, env = "TIDEWATCH_LOGIN_LOCKOUT_PACE", default_value_t = 10)]
+    pub login_lockout_pace: u64,
+    /// Registrations allowed per client address within the registration window.
+    #[arg(
+        long,
+        env = "TIDEWATCH_REGISTER_LIMIT_PER_ADDRESS",
+        default_value_t = 20
+    )]
+    pub register_limit_per_address: u32,
+    /// Length of the registration rate window, in seconds.
+    #[arg(long, env = "TIDEWATCH_REGISTER_WINDOW", default_value_t = 3600)]
+    pub register_window: u64,
+    /// Password hashes and checks computed at once (each holds 19 MiB); more wait their
+    /// turn. Unset: one per core.
+    #[arg(long, env = "TIDEWATCH_PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
 }
 
 /// Bounds on what one request may ask of the server.

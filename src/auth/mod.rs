@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod password;
 pub mod rate_limit;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;

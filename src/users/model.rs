@@ -133,24 +133,6 @@ impl UserRow {
         })
     }
 
-    /// Counts all accounts.
-    pub async fn count_all(db: &Database) -> DbResult<i64> {
-        db_run!(db, |conn| Ok(users::table.count().get_result(conn).await?))
-    }
-
-    /// Counts active admins other than `except_id`.
-    pub async fn count_other_active_admins(db: &Database, except_id: &str) -> DbResult<i64> {
-        db_run!(db, |conn| {
-            Ok(users::table
-                .filter(users::role.eq(Role::Admin.as_str()))
-                .filter(users::active.eq(true))
-                .filter(users::id.ne(except_id))
-                .count()
-                .get_result(conn)
-                .await?)
-        })
-    }
-
     /// The account with this id.
     pub async fn find_by_id(db: &Database, id: &str) -> DbResult<Option<Self>> {
         db_run!(db, |conn| {
@@ -200,14 +182,6 @@ impl UserRow {
                 .get_result(conn)
                 .await
                 .optional()?)
-        })
-    }
-
-    /// Deletes the account `id`; returns whether it existed.
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            let deleted = diesel::delete(users::table.find(id)).execute(conn).await?;
-            Ok(deleted > 0)
         })
     }
 

@@ -18,5 +18,6 @@ mod runs;
 mod schema;
 mod servers;
 mod tasks;
+mod throttling;
 mod transfer;
 mod users;
