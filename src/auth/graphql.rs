@@ -31,7 +31,7 @@ impl From<IssuedTokens> for AuthPayload {
             refresh_token: tokens.refresh_token,
             token_type: "Bearer".to_owned(),
             expires_in: tokens.expires_in,
-            user: User(tokens.user),
+            user: User::own(tokens.user),
         }
     }
 }
@@ -161,7 +161,7 @@ impl AuthMutation {
         )
         .await?;
         Ok(ChangePasswordPayload {
-            user: User(viewer.user),
+            user: User::own(viewer.user),
         })
     }
 }

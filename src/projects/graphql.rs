@@ -89,7 +89,7 @@ impl Project {
             .users
             .load_one(self.row.created_by.clone())
             .await?
-            .map(User))
+            .map(User::new))
     }
 
     /// Members and their roles, earliest first.
@@ -128,7 +128,7 @@ impl ProjectMember {
             .users
             .load_one(self.0.user_id.clone())
             .await?
-            .map(User))
+            .map(User::new))
     }
 
     /// The role.
@@ -256,7 +256,7 @@ pub struct AddProjectMemberInput {
     project_id: ID,
     /// The user's id.
     user_id: Option<ID>,
-    /// Or the user's username.
+    /// Or the user's username (any case; an email does not match, as emails are private).
     username: Option<String>,
     /// The role to give.
     role: ProjectRole,
@@ -396,7 +396,7 @@ impl ProjectMutation {
         let user_id = match (input.user_id, input.username) {
             (Some(id), None) => id.0,
             (None, Some(username)) => {
-                UserRow::find_by_username_or_email(&ctx.app().db, &username)
+                UserRow::find_by_username(&ctx.app().db, &username)
                     .await?
                     .ok_or(AppError::NotFound("user"))?
                     .id

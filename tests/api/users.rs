@@ -1,11 +1,11 @@
-//! Accounts: roles, admin operations, validation, duplicates, unknown ids, and races on
-//! the first and the last admin.
+//! Accounts: roles, admin operations, validation, duplicates, unknown ids, races on the
+//! first and the last admin, and who sees whose personal fields.
 
 use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::backend_test;
-use crate::support::client::{account_from, Reply};
+use crate::support::client::{account_from, http_case, Reply};
 use crate::support::{Backend, TestApp};
 
 const CREATE_USER: &str =
@@ -407,4 +407,97 @@ backend_test! {
             second = restored;
         }
     }
+}
+
+backend_test! {
+    async fn personal_fields_are_for_admins_and_the_user_themself(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let root = app.register("root").await;
+        let ada = app.register("ada").await;
+        let bob = app.register("bob").await;
+        let project = app.create_project(&ada.access_token, "Shared").await;
+        app.add_member(&ada.access_token, &project, &bob.id, "MEMBER").await;
+        let case = app
+            .create_case(&ada.access_token, http_case(&project, "ping", "http://127.0.0.1:9/"))
+            .await
+            .ok();
+        let case_id = case.data("createCase.case.id").as_str().unwrap().to_owned();
+
+        let fields = "id username email role active createdAt lastLoginAt";
+        let query = format!(
+            "query($ada: ID!, $project: ID!, $case: ID!) {{
+                users {{ nodes {{ {fields} }} }}
+                user(id: $ada) {{ {fields} }}
+                project(id: $project) {{ createdBy {{ {fields} }} members {{ user {{ {fields} }} }} }}
+                case(id: $case) {{ createdBy {{ {fields} }} updatedBy {{ {fields} }} }}
+            }}"
+        );
+        let variables = json!({ "ada": ada.id, "project": project, "case": case_id });
+        let personal = ["email", "role", "active", "createdAt", "lastLoginAt"];
+
+        // Bob, an ordinary member, sees ids and usernames of others, and all of himself.
+        let seen_by_bob = app.graphql(Some(&bob.access_token), &query, variables.clone()).await.ok();
+        let users = every_user_object(&seen_by_bob.0["data"]);
+        assert!(users.len() >= 8, "{}", seen_by_bob.0);
+        for user in &users {
+            assert!(user["id"].is_string() && user["username"].is_string(), "{user}");
+            let himself = user["id"] == bob.id.as_str();
+            for field in personal {
+                assert_eq!(user[field].is_null(), !himself, "{field} of {user}");
+            }
+        }
+        // Nor can he find or sort people by what he cannot see.
+        let by_email = app
+            .graphql(Some(&bob.access_token), "{ users(filter: { search: \"ada@\" }) { totalCount } }", json!({}))
+            .await
+            .ok();
+        assert_eq!(by_email.data("users.totalCount"), 0);
+        for filter in ["{ role: ADMIN }", "{ active: false }"] {
+            let reply = app
+                .graphql(Some(&bob.access_token), &format!("{{ users(filter: {filter}) {{ totalCount }} }}"), json!({}))
+                .await;
+            assert_eq!(reply.code(), "FORBIDDEN", "{filter}");
+        }
+        // An owner adds members by username, not by email.
+        let add_by_email = app
+            .graphql(
+                Some(&ada.access_token),
+                "mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { member { role } } }",
+                json!({ "input": { "projectId": project, "username": "root@example.com", "role": "VIEWER" } }),
+            )
+            .await;
+        assert_eq!(add_by_email.code(), "NOT_FOUND");
+
+        // An admin sees everything of everyone.
+        let seen_by_root = app.graphql(Some(&root.access_token), &query, variables).await.ok();
+        for user in every_user_object(&seen_by_root.0["data"]) {
+            for field in personal {
+                assert!(!user[field].is_null(), "{field} of {user}");
+            }
+        }
+        assert_eq!(seen_by_root.data("user.email"), "ada@example.com");
+        assert_eq!(seen_by_root.data("user.role"), "USER");
+    }
+}
+
+/// Every object with a `username` anywhere in `value`.
+fn every_user_object(value: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut found = Vec::new();
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.contains_key("username") {
+                found.push(value.clone());
+            }
+            for child in map.values() {
+                found.extend(every_user_object(child));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                found.extend(every_user_object(item));
+            }
+        }
+        _ => {}
+    }
+    found
 }
