@@ -9,8 +9,9 @@
 //! | `TIDEWATCH_JWT_SECRET` | generated into the data dir | HS256 signing key; nodes sharing a database must share it |
 //! | `TIDEWATCH_LOG_FORMAT` | `text` | `text` or `json` |
 //!
-//! The other knobs (token lifetimes, limits, registration) are listed in the
-//! README; each has a flag of the same name in kebab case.
+//! The other knobs (token lifetimes, limits, registration, who may create
+//! projects) are listed in the README; each has a flag of the same name in
+//! kebab case.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -152,6 +153,18 @@ pub struct AuthConfig {
     /// turn. Unset: one per core.
     #[arg(long, env = "TIDEWATCH_PASSWORD_HASH_CONCURRENCY")]
     pub password_hash_concurrency: Option<usize>,
+    /// Who may create projects: `everyone` or `admins`.
+    #[arg(long, env = "TIDEWATCH_PROJECT_CREATION", value_enum, default_value_t = ProjectCreation::Everyone)]
+    pub project_creation: ProjectCreation,
+}
+
+/// Who may create projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectCreation {
+    /// Every signed-in user.
+    Everyone,
+    /// Admins only; others are `FORBIDDEN`.
+    Admins,
 }
 
 /// Bounds on what one request may ask of the server.

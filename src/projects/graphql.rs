@@ -316,7 +316,8 @@ pub struct ProjectMutation;
 
 #[Object]
 impl ProjectMutation {
-    /// Creates a project; the caller becomes its owner.
+    /// Creates a project; the caller becomes its owner. `FORBIDDEN` for non-admins when
+    /// the node allows only admins to create projects.
     async fn create_project(
         &self,
         ctx: &Context<'_>,
