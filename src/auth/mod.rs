@@ -5,6 +5,7 @@
 //! an [`AdminViewer`] only to admins, so admin-only code cannot be reached
 //! without the check.
 
+pub mod argon2id;
 pub mod families;
 pub mod graphql;
 pub mod password;
