@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use tokio::sync::watch;
 
-use crate::auth::password::hash_password;
+use crate::auth::password::{default_concurrency, Passwords};
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::config::Config;
@@ -29,12 +29,12 @@ pub struct App {
     pub tokens: TokenIssuer,
     /// Seals and opens secrets stored in the database.
     pub secrets: SecretBox,
-    /// Counts login attempts.
-    pub login_limiter: RateLimiter,
+    /// Counts login and registration attempts.
+    pub rate_limiter: RateLimiter,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
-    /// A hash checked for unknown login names, so their timing matches known ones.
-    pub dummy_password_hash: String,
+    /// Hashes and checks passwords, a bounded number at once.
+    pub passwords: Passwords,
     /// When the node started.
     pub started_at: Instant,
     /// Runs cases; holds this node's id, worker slots and HTTP connection pool.
@@ -58,7 +58,7 @@ impl App {
             config.database.db_pool_size,
         )
         .await?;
-        let (bus, login_limiter): (Arc<dyn EventBus>, RateLimiter) = match &config.redis_url {
+        let (bus, rate_limiter): (Arc<dyn EventBus>, RateLimiter) = match &config.redis_url {
             Some(url) => {
                 let client = redis::Client::open(url.as_str()).context("parsing REDIS_URL")?;
                 let limiter = RateLimiter::Redis(
@@ -75,7 +75,11 @@ impl App {
             config.egress.egress_deny.clone(),
             config.egress.egress_allow.clone(),
         ));
-        let dummy_password_hash = hash_password("no such user, no such password".into())
+        let hash_concurrency = config
+            .auth
+            .password_hash_concurrency
+            .unwrap_or_else(default_concurrency);
+        let passwords = Passwords::new(hash_concurrency)
             .await
             .map_err(|error| anyhow::anyhow!("{error}"))?;
         Ok(Arc::new(Self {
@@ -84,9 +88,9 @@ impl App {
             bus,
             tokens,
             secrets,
-            login_limiter,
+            rate_limiter,
             metrics: Arc::new(Metrics::new()),
-            dummy_password_hash,
+            passwords,
             started_at: Instant::now(),
             executor: crate::runs::executor::Executor::new(egress.clone()),
             probe_network: ProbeNetwork::new(egress.clone()),

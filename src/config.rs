@@ -12,8 +12,9 @@
 //! | `TIDEWATCH_EGRESS_DENY` | link-local and cloud metadata ([`DEFAULT_DENY`]) | CIDR blocks outbound connections made for users must not reach |
 //! | `TIDEWATCH_EGRESS_ALLOW` | empty (no restriction) | when set, the only CIDR blocks outbound connections made for users may reach (DENY still wins) |
 //!
-//! The other knobs (token lifetimes, limits, registration) are listed in the
-//! README; each has a flag of the same name in kebab case.
+//! The other knobs (token lifetimes, limits, registration, who may create
+//! projects) are listed in the README; each has a flag of the same name in
+//! kebab case.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -156,7 +157,8 @@ pub struct AuthConfig {
     /// Whether anyone may register. When false, only admins create users.
     #[arg(long, env = "TIDEWATCH_ALLOW_REGISTRATION", default_value_t = true, action = clap::ArgAction::Set)]
     pub allow_registration: bool,
-    /// Login attempts allowed per login name within the rate window.
+    /// Login attempts allowed per account within the rate window, whether it is named by
+    /// username or email (a name that matches no account is counted on its own).
     #[arg(long, env = "TIDEWATCH_LOGIN_LIMIT_PER_NAME", default_value_t = 10)]
     pub login_limit_per_name: u32,
     /// Login attempts allowed per client address within the rate window.
@@ -165,6 +167,36 @@ pub struct AuthConfig {
     /// Length of the login rate window, in seconds.
     #[arg(long, env = "TIDEWATCH_LOGIN_WINDOW", default_value_t = 300)]
     pub login_window: u64,
+    /// Once an account is over its login limit, one password check per this many seconds
+    /// is still made for it, so its owner can log in; every other attempt is `RATE_LIMITED`.
+    #[arg(long, env = "TIDEWATCH_LOGIN_LOCKOUT_PACE", default_value_t = 10)]
+    pub login_lockout_pace: u64,
+    /// Registrations allowed per client address within the registration window.
+    #[arg(
+        long,
+        env = "TIDEWATCH_REGISTER_LIMIT_PER_ADDRESS",
+        default_value_t = 20
+    )]
+    pub register_limit_per_address: u32,
+    /// Length of the registration rate window, in seconds.
+    #[arg(long, env = "TIDEWATCH_REGISTER_WINDOW", default_value_t = 3600)]
+    pub register_window: u64,
+    /// Password hashes and checks computed at once (each holds 19 MiB); more wait their
+    /// turn. Unset: one per core.
+    #[arg(long, env = "TIDEWATCH_PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+    /// Who may create projects: `everyone` or `admins`.
+    #[arg(long, env = "TIDEWATCH_PROJECT_CREATION", value_enum, default_value_t = ProjectCreation::Everyone)]
+    pub project_creation: ProjectCreation,
+}
+
+/// Who may create projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectCreation {
+    /// Every signed-in user.
+    Everyone,
+    /// Admins only; others are `FORBIDDEN`.
+    Admins,
 }
 
 /// Bounds on what one request may ask of the server.

@@ -31,7 +31,7 @@ impl From<IssuedTokens> for AuthPayload {
             refresh_token: tokens.refresh_token,
             token_type: "Bearer".to_owned(),
             expires_in: tokens.expires_in,
-            user: User(tokens.user),
+            user: User::own(tokens.user),
         }
     }
 }
@@ -98,6 +98,7 @@ pub struct AuthMutation;
 #[Object]
 impl AuthMutation {
     /// Opens an account and a session. The first account ever becomes `ADMIN`.
+    /// Rate-limited per client address.
     async fn register(
         &self,
         ctx: &Context<'_>,
@@ -108,10 +109,14 @@ impl AuthMutation {
             email: input.email,
             password: input.password,
         };
-        Ok(accounts::register(ctx.app(), account).await?.into())
+        Ok(accounts::register(ctx.app(), account, ctx.client_addr())
+            .await?
+            .into())
     }
 
-    /// Opens a session with a username or email and a password. Rate-limited.
+    /// Opens a session with a username or email and a password. Rate-limited per client
+    /// address and per account; past an account's limit, a correct password still gets
+    /// in at a slow pace while wrong ones are `RATE_LIMITED`.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -156,7 +161,7 @@ impl AuthMutation {
         )
         .await?;
         Ok(ChangePasswordPayload {
-            user: User(viewer.user),
+            user: User::own(viewer.user),
         })
     }
 }

@@ -5,11 +5,13 @@
 //! an [`AdminViewer`] only to admins, so admin-only code cannot be reached
 //! without the check.
 
+pub mod argon2id;
 pub mod families;
 pub mod graphql;
 pub mod password;
 pub mod rate_limit;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;

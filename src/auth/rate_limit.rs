@@ -33,17 +33,39 @@ impl RateLimiter {
 
     /// Counts one attempt for `key`; `RATE_LIMITED` once more than `limit` fall in one window.
     pub async fn hit(&self, key: &str, limit: u32, window: Duration) -> AppResult<()> {
+        match self.count(key, limit, window).await? {
+            Allowance::Allowed => Ok(()),
+            Allowance::Refused { retry_after_secs } => {
+                Err(AppError::RateLimited { retry_after_secs })
+            }
+        }
+    }
+
+    /// Counts one attempt for `key` and says whether it is within `limit` for its window.
+    pub async fn count(&self, key: &str, limit: u32, window: Duration) -> AppResult<Allowance> {
         let (count, retry_after) = match self {
             Self::Memory(windows) => hit_in_memory(windows, key, window),
             Self::Redis(conn) => hit_in_redis(conn.clone(), key, window).await?,
         };
         if count > limit {
-            return Err(AppError::RateLimited {
+            return Ok(Allowance::Refused {
                 retry_after_secs: retry_after.as_secs().max(1),
             });
         }
-        Ok(())
+        Ok(Allowance::Allowed)
     }
+}
+
+/// Whether one more attempt fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowance {
+    /// Within the limit.
+    Allowed,
+    /// Over the limit until the window ends.
+    Refused {
+        /// Seconds until the window ends (at least 1).
+        retry_after_secs: u64,
+    },
 }
 
 fn hit_in_memory(

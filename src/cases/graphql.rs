@@ -82,7 +82,7 @@ impl Case {
             .users
             .load_one(self.0.created_by.clone())
             .await?
-            .map(User))
+            .map(User::new))
     }
 
     /// Who changed it last (null once that account is deleted).
@@ -92,7 +92,7 @@ impl Case {
             .users
             .load_one(self.0.updated_by.clone())
             .await?
-            .map(User))
+            .map(User::new))
     }
 
     /// When it was created.

@@ -99,7 +99,7 @@ impl Project {
             .users
             .load_one(self.row.created_by.clone())
             .await?
-            .map(User))
+            .map(User::new))
     }
 
     /// Members and their roles, earliest first.
@@ -140,7 +140,7 @@ impl ProjectMember {
             .users
             .load_one(self.0.user_id.clone())
             .await?
-            .map(User))
+            .map(User::new))
     }
 
     /// The role.
@@ -275,7 +275,7 @@ pub struct AddProjectMemberInput {
     project_id: ID,
     /// The user's id.
     user_id: Option<ID>,
-    /// Or the user's username.
+    /// Or the user's username (any case; an email does not match, as emails are private).
     username: Option<String>,
     /// The role to give.
     role: ProjectRole,
@@ -335,7 +335,8 @@ pub struct ProjectMutation;
 
 #[Object]
 impl ProjectMutation {
-    /// Creates a project; the caller becomes its owner.
+    /// Creates a project; the caller becomes its owner. `FORBIDDEN` for non-admins when
+    /// the node allows only admins to create projects.
     async fn create_project(
         &self,
         ctx: &Context<'_>,
@@ -415,7 +416,7 @@ impl ProjectMutation {
         let user_id = match (input.user_id, input.username) {
             (Some(id), None) => id.0,
             (None, Some(username)) => {
-                UserRow::find_by_username_or_email(&ctx.app().db, &username)
+                UserRow::find_by_username(&ctx.app().db, &username)
                     .await?
                     .ok_or(AppError::NotFound("user"))?
                     .id

@@ -3,6 +3,7 @@
 use crate::app::App;
 use crate::audit::{self, AuditEvent};
 use crate::auth::Viewer;
+use crate::config::ProjectCreation;
 use crate::db::stored::Json;
 use crate::db::{now, Conn};
 use crate::error::{AppError, AppResult};
@@ -20,7 +21,8 @@ const MAX_DESCRIPTION_LENGTH: usize = 2000;
 /// Highest `maxWorkers` a project may set.
 pub const MAX_WORKERS_LIMIT: i32 = 256;
 
-/// Creates a project; the caller becomes its owner.
+/// Creates a project; the caller becomes its owner. With `TIDEWATCH_PROJECT_CREATION=admins`
+/// only admins may.
 pub async fn create_project(
     app: &App,
     viewer: &Viewer,
@@ -28,6 +30,11 @@ pub async fn create_project(
     description: Option<String>,
     settings: Option<ProjectSettingsInput>,
 ) -> AppResult<ProjectRow> {
+    if app.config.auth.project_creation == ProjectCreation::Admins && !viewer.is_admin() {
+        return Err(AppError::Forbidden(
+            "only admins may create projects on this node".into(),
+        ));
+    }
     let name = project_name(name)?;
     let description = project_description(description.unwrap_or_default())?;
     let settings = merged_settings(ProjectSettings::default(), settings.unwrap_or_default())?;

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
 
 use crate::connection_names;
 use crate::error::{AppError, GqlResult};
@@ -13,56 +14,108 @@ use super::service::{self, AccountChanges, NewAccount};
 
 connection_names!(UserConnection, UserEdge);
 
-/// An account, as the API shows it.
-pub struct User(pub UserRow);
+/// An account, as the API shows it to one caller.
+///
+/// Anyone signed in sees every account's `id` and `username`. The personal fields
+/// (`email`, `role`, `active`, `createdAt`, `lastLoginAt`) are for admins and the
+/// user themself; for anyone else they read null, whichever path led to the account.
+pub struct User {
+    row: UserRow,
+    /// Whether the caller may read the personal fields, decided once per object.
+    personal: OnceCell<bool>,
+}
 
-/// An account. The password hash is never exposed.
+impl User {
+    /// An account reached through any path: its personal fields follow the caller.
+    pub fn new(row: UserRow) -> Self {
+        Self {
+            row,
+            personal: OnceCell::new(),
+        }
+    }
+
+    /// The caller's own account, where the caller is known to be its owner even
+    /// before presenting a token (`register`, `login`, `me`).
+    pub fn own(row: UserRow) -> Self {
+        Self {
+            row,
+            personal: OnceCell::new_with(Some(true)),
+        }
+    }
+
+    /// `read` of the row for admins and the user themself; null for anyone else.
+    async fn personal<'a, T>(
+        &'a self,
+        ctx: &Context<'_>,
+        read: impl FnOnce(&'a UserRow) -> T,
+    ) -> GqlResult<Option<T>> {
+        let visible = self
+            .personal
+            .get_or_try_init(|| async {
+                match ctx.viewer().await {
+                    Ok(viewer) => Ok(viewer.is_admin() || viewer.id() == self.row.id),
+                    Err(AppError::Unauthenticated(_)) => Ok(false),
+                    Err(error) => Err(error),
+                }
+            })
+            .await?;
+        Ok(visible.then(|| read(&self.row)))
+    }
+}
+
+/// An account. The password hash is never exposed; the personal fields read null
+/// unless the caller is an admin or this user.
 #[Object]
 impl User {
     /// Unique id.
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.row.id.clone())
     }
 
     /// Login name, 3–32 characters of `[A-Za-z0-9_.-]`, unique regardless of case.
     async fn username(&self) -> &str {
-        &self.0.username
+        &self.row.username
     }
 
-    /// Email address, stored lower-case.
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// Email address, stored lower-case. Null unless the caller is an admin or this user.
+    async fn email(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
+        self.personal(ctx, |row| row.email.as_str()).await
     }
 
-    /// Global role.
-    async fn role(&self) -> Role {
-        self.0.role()
+    /// Global role. Null unless the caller is an admin or this user.
+    async fn role(&self, ctx: &Context<'_>) -> GqlResult<Option<Role>> {
+        self.personal(ctx, UserRow::role).await
     }
 
     /// False once an admin deactivates the account: it can no longer log in or use tokens.
-    async fn active(&self) -> bool {
-        self.0.active
+    /// Null unless the caller is an admin or this user.
+    async fn active(&self, ctx: &Context<'_>) -> GqlResult<Option<bool>> {
+        self.personal(ctx, |row| row.active).await
     }
 
-    /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        utc(self.0.created_at)
+    /// When the account was created. Null unless the caller is an admin or this user.
+    async fn created_at(&self, ctx: &Context<'_>) -> GqlResult<Option<DateTime<Utc>>> {
+        self.personal(ctx, |row| utc(row.created_at)).await
     }
 
-    /// When the user last logged in or registered, if ever.
-    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login_at.map(utc)
+    /// When the user last logged in or registered; null if never, and unless the caller
+    /// is an admin or this user.
+    async fn last_login_at(&self, ctx: &Context<'_>) -> GqlResult<Option<DateTime<Utc>>> {
+        Ok(self
+            .personal(ctx, |row| row.last_login_at.map(utc))
+            .await?
+            .flatten())
     }
 }
 
 /// Narrows the `users` list.
 #[derive(InputObject, Default)]
 pub struct UserFilterInput {
-    /// Part of the username or email, case-insensitive.
+    /// Part of the username, case-insensitive; for admins, part of the email too.
     search: Option<String>,
-    /// Only users with this role.
+    /// Only users with this role (admins only; `FORBIDDEN` for others).
     role: Option<Role>,
-    /// Only active (true) or deactivated (false) users.
+    /// Only active (true) or deactivated (false) users (admins only; `FORBIDDEN` for others).
     active: Option<bool>,
 }
 
@@ -74,7 +127,7 @@ pub struct UserQuery;
 impl UserQuery {
     /// The caller's own account.
     async fn me(&self, ctx: &Context<'_>) -> GqlResult<User> {
-        Ok(User(ctx.viewer().await?.user))
+        Ok(User::own(ctx.viewer().await?.user))
     }
 
     /// One account by id; `NOT_FOUND` for an unknown id.
@@ -87,7 +140,7 @@ impl UserQuery {
         let user = UserRow::find_by_id(&ctx.app().db, &id)
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        Ok(Some(User(user)))
+        Ok(Some(User::new(user)))
     }
 
     /// Accounts, oldest first, as a cursor connection.
@@ -99,18 +152,25 @@ impl UserQuery {
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
         #[graphql(desc = "Which accounts to list.")] filter: Option<UserFilterInput>,
     ) -> GqlResult<CursorConnection<User, UserConnection, UserEdge>> {
-        ctx.viewer().await?;
+        let viewer = ctx.viewer().await?;
         let page = PageRequest::new(first, after)?;
         let filter = filter.unwrap_or_default();
+        if !viewer.is_admin() && (filter.role.is_some() || filter.active.is_some()) {
+            return Err(AppError::Forbidden(
+                "only admins may filter users by role or active flag".into(),
+            )
+            .into());
+        }
         let filter = UserFilter {
             search: filter.search,
+            search_emails: viewer.is_admin(),
             role: filter.role,
             active: filter.active,
         };
         let db = &ctx.app().db;
         let rows = UserRow::page(db, &filter, page.after_id.as_deref(), page.fetch_limit()).await?;
         let total = UserRow::count_matching(db, &filter).await?;
-        Ok(page.connection(rows, total, |row| &row.id, User))
+        Ok(page.connection(rows, total, |row| &row.id, User::new))
     }
 }
 
@@ -184,7 +244,9 @@ impl UserMutation {
         };
         let user =
             service::create_account(ctx.app(), account, input.role.unwrap_or(Role::User)).await?;
-        Ok(UserPayload { user: User(user) })
+        Ok(UserPayload {
+            user: User::new(user),
+        })
     }
 
     /// Changes an account (admins only). The user is notified of role and access changes.
@@ -201,7 +263,9 @@ impl UserMutation {
             active: input.active,
         };
         let user = service::update_account(ctx.app(), &admin, &input.id, changes).await?;
-        Ok(UserPayload { user: User(user) })
+        Ok(UserPayload {
+            user: User::new(user),
+        })
     }
 
     /// Deletes an account (admins only). The last active admin cannot be deleted.

@@ -61,8 +61,10 @@ impl Role {
 /// Filters for listing users.
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
-    /// Substring of username or email, case-insensitive.
+    /// Substring of the username (and of the email when `search_emails`), case-insensitive.
     pub search: Option<String>,
+    /// Whether `search` also matches emails (only for callers who may read them).
+    pub search_emails: bool,
     /// Only users with this role.
     pub role: Option<Role>,
     /// Only active (or only inactive) users.
@@ -90,12 +92,12 @@ macro_rules! filtered_users {
         let mut query = users::table.into_boxed();
         if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
             let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-            query = query.filter(
-                lower(users::username)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::email.like(pattern).escape('\\')),
-            );
+            let username_matches = lower(users::username).like(pattern.clone()).escape('\\');
+            query = if filter.search_emails {
+                query.filter(username_matches.or(users::email.like(pattern).escape('\\')))
+            } else {
+                query.filter(username_matches)
+            };
         }
         if let Some(role) = filter.role {
             query = query.filter(users::role.eq(role.as_str()));
@@ -133,24 +135,6 @@ impl UserRow {
         })
     }
 
-    /// Counts all accounts.
-    pub async fn count_all(db: &Database) -> DbResult<i64> {
-        db_run!(db, |conn| Ok(users::table.count().get_result(conn).await?))
-    }
-
-    /// Counts active admins other than `except_id`.
-    pub async fn count_other_active_admins(db: &Database, except_id: &str) -> DbResult<i64> {
-        db_run!(db, |conn| {
-            Ok(users::table
-                .filter(users::role.eq(Role::Admin.as_str()))
-                .filter(users::active.eq(true))
-                .filter(users::id.ne(except_id))
-                .count()
-                .get_result(conn)
-                .await?)
-        })
-    }
-
     /// The account with this id.
     pub async fn find_by_id(db: &Database, id: &str) -> DbResult<Option<Self>> {
         db_run!(db, |conn| {
@@ -171,6 +155,19 @@ impl UserRow {
                 .select(Self::as_select())
                 .load(conn)
                 .await?)
+        })
+    }
+
+    /// The account whose username is `username`, in any case.
+    pub async fn find_by_username(db: &Database, username: &str) -> DbResult<Option<Self>> {
+        let lowered = username.to_lowercase();
+        db_run!(db, |conn| {
+            Ok(users::table
+                .filter(lower(users::username).eq(&lowered))
+                .select(Self::as_select())
+                .first(conn)
+                .await
+                .optional()?)
         })
     }
 
@@ -200,14 +197,6 @@ impl UserRow {
                 .get_result(conn)
                 .await
                 .optional()?)
-        })
-    }
-
-    /// Deletes the account `id`; returns whether it existed.
-    pub async fn delete(db: &Database, id: &str) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            let deleted = diesel::delete(users::table.find(id)).execute(conn).await?;
-            Ok(deleted > 0)
         })
     }
 

@@ -1,16 +1,16 @@
 //! Account rules: registration, login, password changes and admin edits.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use crate::app::App;
-use crate::auth::password::{hash_password, verify_password};
 use crate::auth::service::{close_other_sessions, open_session, IssuedTokens};
+use crate::auth::throttle::{self, LoginAdmission, LoginSubject};
 use crate::auth::{AdminViewer, Viewer};
-use crate::db::now;
+use crate::db::{now, DbError};
 use crate::error::{AppError, AppResult};
 use crate::notifications::{self, NotificationKind};
 
+use super::guarded::AdminRuleOutcome;
 use super::model::{Role, UserChanges, UserRow};
 use super::validate;
 
@@ -37,110 +37,106 @@ pub struct AccountChanges {
     pub active: Option<bool>,
 }
 
-/// Self-service registration; the very first account becomes an admin.
-pub async fn register(app: &App, account: NewAccount) -> AppResult<IssuedTokens> {
+/// Self-service registration, rate-limited per client address; the very first account
+/// becomes an admin.
+pub async fn register(
+    app: &App,
+    account: NewAccount,
+    client: Option<IpAddr>,
+) -> AppResult<IssuedTokens> {
     if !app.config.auth.allow_registration {
         return Err(AppError::Forbidden(
             "registration is disabled; ask an admin for an account".into(),
         ));
     }
-    let role = if UserRow::count_all(&app.db).await? == 0 {
-        Role::Admin
-    } else {
-        Role::User
-    };
-    let mut user = create_account(app, account, role).await?;
-    user = record_login(app, user).await?;
+    throttle::admit_registration(app, client).await?;
+    let prepared = prepare_account(app, account, Role::User).await?;
+    let user = prepared
+        .insert_registered(&app.db)
+        .await
+        .map_err(taken_or_failed)?;
+    let user = record_login(app, user).await?;
     open_session(app, user).await
 }
 
-/// Creates an account with `role` (admins, the CLI, and registration).
+/// Creates an account with `role` (admins and the CLI).
 pub async fn create_account(app: &App, account: NewAccount, role: Role) -> AppResult<UserRow> {
+    let user = prepare_account(app, account, role).await?;
+    user.insert(&app.db).await.map_err(taken_or_failed)?;
+    Ok(user)
+}
+
+/// A new account's row: checked, with its password hashed, not stored yet.
+async fn prepare_account(app: &App, account: NewAccount, role: Role) -> AppResult<UserRow> {
     let username = validate::username("username", &account.username)?;
     let email = validate::email("email", &account.email)?;
     validate::password("password", &account.password)?;
     ensure_unused(app, &username, &email, None).await?;
     let created_at = now();
-    let user = UserRow {
+    Ok(UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         username,
         email,
-        password_hash: hash_password(account.password).await?,
+        password_hash: app.passwords.hash(account.password).await?,
         role: role.as_str().to_owned(),
         active: true,
         created_at,
         updated_at: created_at,
         last_login_at: None,
-    };
-    user.insert(&app.db).await.map_err(|error| {
-        if error.is_unique_violation() {
-            AppError::Conflict("username or email is already taken".into())
-        } else {
-            error.into()
-        }
-    })?;
-    Ok(user)
+    })
 }
 
-/// Checks `login` (username or email) and `password`; rate-limited per name and per address.
+/// Checks `login` (username or email) and `password`; rate-limited per client address
+/// and per account (see [`throttle`]).
 pub async fn login(
     app: &App,
     login: &str,
     password: String,
     client: Option<IpAddr>,
 ) -> AppResult<IssuedTokens> {
-    let limits = &app.config.auth;
-    let window = Duration::from_secs(limits.login_window);
-    app.login_limiter
-        .hit(
-            &format!("login:name:{}", login.trim().to_lowercase()),
-            limits.login_limit_per_name,
-            window,
-        )
-        .await?;
-    if let Some(client) = client {
-        app.login_limiter
-            .hit(
-                &format!("login:addr:{client}"),
-                limits.login_limit_per_address,
-                window,
-            )
-            .await?;
-    }
-    let found = UserRow::find_by_username_or_email(&app.db, login.trim()).await?;
-    // Hash even for unknown names, so timing does not tell which names exist.
-    let stored_hash = found.as_ref().map_or_else(
-        || app.dummy_password_hash.clone(),
-        |u| u.password_hash.clone(),
-    );
-    let matches = verify_password(password, stored_hash).await?;
+    throttle::admit_login_from(app, client).await?;
+    let login = login.trim();
+    let found = UserRow::find_by_username_or_email(&app.db, login).await?;
+    let unknown_name = login.to_lowercase();
+    let subject = match &found {
+        Some(user) => LoginSubject::Account(&user.id),
+        None => LoginSubject::UnknownName(&unknown_name),
+    };
+    let admission = throttle::admit_login_to(app, subject).await?;
+    let stored_hash = found.as_ref().map(|user| user.password_hash.clone());
+    let matches = app.passwords.verify(password, stored_hash).await?;
     let user = match found {
         Some(user) if matches && user.active => user,
-        Some(user) if matches && !user.active => {
+        Some(_) if matches => {
             return Err(AppError::Unauthenticated("account is deactivated".into()))
         }
-        _ => return Err(AppError::Unauthenticated("wrong login or password".into())),
+        _ => return Err(refused_login(admission)),
     };
     let user = record_login(app, user).await?;
     open_session(app, user).await
 }
 
-/// Replaces the caller's password and ends their other sessions.
+/// Replaces the caller's password and ends their other sessions. A wrong current
+/// password counts against the account's login limit.
 pub async fn change_password(
     app: &App,
     viewer: &Viewer,
     current_password: String,
     new_password: String,
 ) -> AppResult<()> {
-    if !verify_password(current_password, viewer.user.password_hash.clone()).await? {
-        return Err(AppError::bad_input(
-            "currentPassword",
-            "current password is wrong",
-        ));
+    let admission = throttle::admit_login_to(app, LoginSubject::Account(viewer.id())).await?;
+    let current_hash = Some(viewer.user.password_hash.clone());
+    if !app.passwords.verify(current_password, current_hash).await? {
+        return Err(match admission {
+            LoginAdmission::Open => {
+                AppError::bad_input("currentPassword", "current password is wrong")
+            }
+            paced => refused_login(paced),
+        });
     }
     validate::password("newPassword", &new_password)?;
     let changes = UserChanges {
-        password_hash: Some(hash_password(new_password).await?),
+        password_hash: Some(app.passwords.hash(new_password).await?),
         updated_at: Some(now()),
         ..UserChanges::default()
     };
@@ -151,11 +147,11 @@ pub async fn change_password(
 /// An admin edits an account. The last active admin keeps their role and access.
 pub async fn update_account(
     app: &App,
-    _admin: &AdminViewer,
+    admin: &AdminViewer,
     id: &str,
     changes: AccountChanges,
 ) -> AppResult<UserRow> {
-    let target = UserRow::find_by_id(&app.db, id)
+    UserRow::find_by_id(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     let username = changes
@@ -168,13 +164,6 @@ pub async fn update_account(
         .as_deref()
         .map(|value| validate::email("email", value))
         .transpose()?;
-    let loses_admin = target.is_active_admin()
-        && (changes.role == Some(Role::User) || changes.active == Some(false));
-    if loses_admin && UserRow::count_other_active_admins(&app.db, id).await? == 0 {
-        return Err(AppError::Conflict(
-            "the last active admin cannot be demoted or deactivated".into(),
-        ));
-    }
     ensure_unused(
         app,
         username.as_deref().unwrap_or(""),
@@ -190,34 +179,50 @@ pub async fn update_account(
         updated_at: Some(now()),
         ..UserChanges::default()
     };
-    let updated = UserRow::update(&app.db, id, &row_changes)
+    let outcome = UserRow::update_keeping_an_admin(&app.db, admin.viewer().id(), id, &row_changes)
         .await
-        .map_err(|error| {
-            if error.is_unique_violation() {
-                AppError::Conflict("username or email is already taken".into())
-            } else {
-                error.into()
-            }
-        })?
-        .ok_or(AppError::NotFound("user"))?;
-    notify_account_changes(app, &target, &updated).await?;
-    Ok(updated)
+        .map_err(taken_or_failed)?;
+    let (before, after) = admin_rule_result(
+        outcome,
+        "the last active admin cannot be demoted or deactivated",
+    )?;
+    notify_account_changes(app, &before, &after).await?;
+    Ok(after)
 }
 
 /// An admin deletes an account. The last active admin cannot be deleted.
-pub async fn delete_account(app: &App, _admin: &AdminViewer, id: &str) -> AppResult<UserRow> {
-    let target = UserRow::find_by_id(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    if target.is_active_admin() && UserRow::count_other_active_admins(&app.db, id).await? == 0 {
-        return Err(AppError::Conflict(
-            "the last active admin cannot be deleted".into(),
-        ));
+pub async fn delete_account(app: &App, admin: &AdminViewer, id: &str) -> AppResult<UserRow> {
+    let outcome = UserRow::delete_keeping_an_admin(&app.db, admin.viewer().id(), id).await?;
+    admin_rule_result(outcome, "the last active admin cannot be deleted")
+}
+
+/// The written value, or the error a refused write under the last-admin rule answers.
+fn admin_rule_result<T>(outcome: AdminRuleOutcome<T>, last_admin: &str) -> AppResult<T> {
+    match outcome {
+        AdminRuleOutcome::Done(value) => Ok(value),
+        AdminRuleOutcome::NotFound => Err(AppError::NotFound("user")),
+        AdminRuleOutcome::LastAdmin => Err(AppError::Conflict(last_admin.to_owned())),
+        AdminRuleOutcome::ActorNoLongerAdmin => {
+            Err(AppError::Forbidden("only admins may do this".into()))
+        }
     }
-    if !UserRow::delete(&app.db, id).await? {
-        return Err(AppError::NotFound("user"));
+}
+
+/// The answer to a wrong password: plain, or rate-limited past the account's limit.
+fn refused_login(admission: LoginAdmission) -> AppError {
+    match admission {
+        LoginAdmission::Open => AppError::Unauthenticated("wrong login or password".into()),
+        LoginAdmission::Paced { retry_after_secs } => AppError::RateLimited { retry_after_secs },
     }
-    Ok(target)
+}
+
+/// `CONFLICT` for a username or email another account took meanwhile.
+fn taken_or_failed(error: DbError) -> AppError {
+    if error.is_unique_violation() {
+        AppError::Conflict("username or email is already taken".into())
+    } else {
+        error.into()
+    }
 }
 
 async fn record_login(app: &App, user: UserRow) -> AppResult<UserRow> {

@@ -24,5 +24,6 @@ mod schema;
 mod servers;
 mod storage;
 mod tasks;
+mod throttling;
 mod transfer;
 mod users;

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use crate::backend_test;
 use crate::support::client::{http_case, script_case, Account};
 use crate::support::{Backend, TestApp};
+use tidewatch::config::ProjectCreation;
 
 const PROJECT: &str = "query($id: ID!) { project(id: $id) { id name myRole archived
     settings { maxWorkers defaultHeaders { name value } }
@@ -338,5 +339,33 @@ backend_test! {
             .await
             .ok();
         assert_eq!(kept.data("cases.totalCount"), 1);
+    }
+}
+
+backend_test! {
+    async fn project_creation_can_be_kept_for_admins(backend: Backend) {
+        let app = TestApp::builder(backend)
+            .config(|config| config.auth.project_creation = ProjectCreation::Admins)
+            .start()
+            .await;
+        let root = app.register("root").await;
+        let ada = app.register("ada").await;
+        let refused = app
+            .graphql(
+                Some(&ada.access_token),
+                "mutation { createProject(input: { name: \"Mine\" }) { project { id } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(refused.code(), "FORBIDDEN");
+        assert!(refused.0["data"].is_null(), "{}", refused.0);
+        let project = app.create_project(&root.access_token, "Team").await;
+        // Members an admin adds work in the project as usual.
+        app.add_member(&root.access_token, &project, &ada.id, "OWNER").await;
+        let seen = app
+            .graphql(Some(&ada.access_token), "{ projects { totalCount } }", json!({}))
+            .await
+            .ok();
+        assert_eq!(seen.data("projects.totalCount"), 1);
     }
 }

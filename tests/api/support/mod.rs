@@ -215,6 +215,7 @@ impl TestAppBuilder {
         // counters are shared between tests; the limits have tests of their own.
         config.auth.login_limit_per_address = 100_000;
         config.auth.login_limit_per_name = 100_000;
+        config.auth.register_limit_per_address = 100_000;
         config.database.db_pool_size = 4;
         // Background probes and sampling would add statements to every test; monitor tests turn it on.
         config.monitor.monitor_enabled = false;
