@@ -7,12 +7,12 @@ use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::{EventBus, Subscription};
+use super::{Delivery, EventBus, Subscription};
 
-/// Events a slow subscriber may fall behind before it skips some.
+/// Events a slow subscriber may fall behind before it misses some.
 const TOPIC_CAPACITY: usize = 1024;
 
-type Topics = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>>;
+type Topics = Arc<Mutex<HashMap<String, broadcast::Sender<Delivery>>>>;
 
 /// Delivers events to subscribers in this process only.
 #[derive(Clone, Default)]
@@ -31,7 +31,16 @@ impl LocalBus {
         let topics = self.topics.lock().expect("event topics lock");
         if let Some(sender) = topics.get(topic) {
             // An error only means every receiver has just gone; the guard cleans up.
-            let _ = sender.send(Arc::from(payload));
+            let _ = sender.send(Delivery::Payload(Arc::from(payload)));
+        }
+    }
+
+    /// Tells every current subscriber that events may have been lost (the
+    /// feed behind this bus was interrupted).
+    pub fn resync_all(&self) {
+        let topics = self.topics.lock().expect("event topics lock");
+        for sender in topics.values() {
+            let _ = sender.send(Delivery::Resync);
         }
     }
 }
@@ -88,6 +97,7 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
+    use crate::events::Live;
 
     #[tokio::test]
     async fn subscribers_get_their_topic_only_and_topics_are_freed() {
@@ -104,5 +114,28 @@ mod tests {
         assert!(bus.topics.lock().unwrap().contains_key("a"));
         drop(second);
         assert!(bus.topics.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn gaps_are_marked_for_subscribers_that_ask() {
+        let bus = LocalBus::new();
+        let mut plain = bus.subscribe("a");
+        let mut marked = Box::pin(bus.subscribe("a").marking_gaps());
+        bus.publish("a", "one".into()).await.unwrap();
+        bus.resync_all();
+        bus.publish("a", "two".into()).await.unwrap();
+        assert_eq!(plain.next().await.as_deref(), Some("one"));
+        assert_eq!(plain.next().await.as_deref(), Some("two"));
+        assert_eq!(marked.next().await, Some(Live::Event("one".into())));
+        assert_eq!(marked.next().await, Some(Live::Missed));
+        assert_eq!(marked.next().await, Some(Live::Event("two".into())));
+
+        // A subscriber that falls behind the buffer hears that it missed some.
+        let mut slow = Box::pin(bus.subscribe("b").marking_gaps());
+        for index in 0..=TOPIC_CAPACITY {
+            bus.publish("b", index.to_string()).await.unwrap();
+        }
+        assert_eq!(slow.next().await, Some(Live::Missed));
+        assert_eq!(slow.next().await, Some(Live::Event("1".into())));
     }
 }

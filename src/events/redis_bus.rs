@@ -3,6 +3,8 @@
 //! Each node holds one pattern subscription (`tidewatch:*`) and hands what
 //! arrives to its local fan-out; publishing goes to Redis only, so a node
 //! receives its own events through Redis like everyone else's, exactly once.
+//! When the pattern subscription comes back after an outage, every local
+//! subscriber is told it may have missed events ([`LocalBus::resync_all`]).
 
 use std::time::Duration;
 
@@ -110,8 +112,14 @@ async fn listen(
                 continue;
             }
         };
-        if let Some(ready) = ready.take() {
-            let _ = ready.send(Ok(()));
+        match ready.take() {
+            Some(ready) => {
+                let _ = ready.send(Ok(()));
+            }
+            None => {
+                tracing::info!("Redis subscription re-established");
+                local.resync_all();
+            }
         }
         let mut messages = pubsub.on_message();
         while let Some(message) = messages.next().await {

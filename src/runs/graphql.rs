@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
-use futures_util::{stream, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 
 use crate::app::App;
 use crate::cases::spec::KeyValue;
@@ -14,7 +14,8 @@ use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest}
 use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
 
-use super::events::{progress, project_topic, run_topic};
+use super::events::{progress, project_topic};
+use super::feed::RunEventFeed;
 use super::http_check::{AssertionOutcome, RequestFailure, RequestRecord, ResponseRecord};
 use super::model::{RunCaseRow, RunEventRow, RunFilter, RunRow};
 use super::report::{render, summarize, AssertionFailures, Latency, ReportFormat, Summary};
@@ -692,8 +693,9 @@ pub struct RunSubscription;
 
 #[Subscription]
 impl RunSubscription {
-    /// A run's events with `seq` above `afterSeq`: the stored ones, then live ones,
-    /// without gap or duplicate; the stream ends after DONE (project viewers).
+    /// A run's events with `seq` above `afterSeq`, in `seq` order: the stored ones,
+    /// then live ones, without gap or duplicate; the stream completes right after
+    /// DONE, and at once when `afterSeq` is at or past DONE (project viewers).
     async fn run_events(
         &self,
         ctx: &Context<'_>,
@@ -705,35 +707,8 @@ impl RunSubscription {
         let app: Arc<App> = ctx.app().clone();
         let (run, _) =
             service::find_with_access(&app, &viewer, &run_id, ProjectRole::Viewer).await?;
-        // Subscribe first, then read: an event stored meanwhile arrives live, and
-        // anything already replayed is dropped from the live side by its seq.
-        let live = app.bus.subscribe_json::<RunEventRow>(&run_topic(&run.id));
-        let mut replayed = Vec::new();
-        let mut last = after_seq.unwrap_or(0);
-        loop {
-            let batch =
-                RunEventRow::after(&app.db, &run.id, last, None, MAX_EVENTS_PER_READ).await?;
-            let Some(tail) = batch.last() else { break };
-            last = tail.seq;
-            let full = i64::try_from(batch.len()).unwrap_or(0) == MAX_EVENTS_PER_READ;
-            replayed.extend(batch);
-            if !full {
-                break;
-            }
-        }
-        let finished = replayed.iter().any(|event| event.kind == "DONE");
-        let live = live
-            .filter(move |event| std::future::ready(event.seq > last))
-            .take_while(move |_| std::future::ready(!finished));
-        Ok(stream::iter(replayed)
-            .chain(live)
-            .scan(false, |done, event| {
-                if *done {
-                    return std::future::ready(None);
-                }
-                *done = event.kind == "DONE";
-                std::future::ready(Some(RunEvent(event)))
-            }))
+        let feed = RunEventFeed::open(app, &run.id, after_seq.unwrap_or(0));
+        Ok(feed.into_stream().map(RunEvent))
     }
 
     /// Status changes of every run of a project, for dashboards (project viewers).

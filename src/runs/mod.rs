@@ -4,6 +4,7 @@ pub mod http_check;
 
 pub mod events;
 pub mod executor;
+pub mod feed;
 pub mod graphql;
 pub mod model;
 pub mod report;

@@ -15,7 +15,13 @@ const RUN: &str = "query($id: ID!) { run(id: $id) { id status trigger total pass
     retryOfId startedById startedAt finishedAt } }";
 
 /// Creates a case from a spec; returns its id.
-async fn case(app: &TestApp, token: &str, project_id: &str, name: &str, http: Value) -> String {
+pub(crate) async fn case(
+    app: &TestApp,
+    token: &str,
+    project_id: &str,
+    name: &str,
+    http: Value,
+) -> String {
     let reply = app
         .create_case(
             token,
@@ -30,11 +36,11 @@ async fn case(app: &TestApp, token: &str, project_id: &str, name: &str, http: Va
         .to_owned()
 }
 
-fn get(url: &str, assertions: Value) -> Value {
+pub(crate) fn get(url: &str, assertions: Value) -> Value {
     json!({ "request": { "method": "GET", "url": url }, "assertions": assertions })
 }
 
-async fn start(app: &TestApp, token: &str, input: Value) -> String {
+pub(crate) async fn start(app: &TestApp, token: &str, input: Value) -> String {
     let reply = app
         .graphql(Some(token), START, json!({ "input": input }))
         .await
@@ -43,7 +49,7 @@ async fn start(app: &TestApp, token: &str, input: Value) -> String {
     reply.data("startRun.run.id").as_str().unwrap().to_owned()
 }
 
-async fn run_state(app: &TestApp, token: &str, run_id: &str) -> Value {
+pub(crate) async fn run_state(app: &TestApp, token: &str, run_id: &str) -> Value {
     app.graphql(Some(token), RUN, json!({ "id": run_id }))
         .await
         .ok()
@@ -52,7 +58,7 @@ async fn run_state(app: &TestApp, token: &str, run_id: &str) -> Value {
 }
 
 /// Polls the run until `done` holds for it (at most `limit`).
-async fn wait_for(
+pub(crate) async fn wait_for(
     app: &TestApp,
     token: &str,
     run_id: &str,
@@ -73,19 +79,19 @@ async fn wait_for(
     }
 }
 
-fn is_final(run: &Value) -> bool {
+pub(crate) fn is_final(run: &Value) -> bool {
     matches!(
         run["status"].as_str(),
         Some("PASSED" | "FAILED" | "ERROR" | "CANCELLED")
     )
 }
 
-async fn finished(app: &TestApp, token: &str, run_id: &str) -> Value {
+pub(crate) async fn finished(app: &TestApp, token: &str, run_id: &str) -> Value {
     wait_for(app, token, run_id, Duration::from_secs(60), is_final).await
 }
 
 /// A project with `n` slow cases (each `ms` long); returns (owner, project).
-async fn slow_project(
+pub(crate) async fn slow_project(
     app: &TestApp,
     target: &TargetServer,
     n: usize,
@@ -107,7 +113,7 @@ async fn slow_project(
     (owner, project)
 }
 
-async fn events(app: &TestApp, token: &str, run_id: &str, after: i64) -> Vec<Value> {
+pub(crate) async fn events(app: &TestApp, token: &str, run_id: &str, after: i64) -> Vec<Value> {
     let reply = app
         .graphql(
             Some(token),
@@ -119,7 +125,7 @@ async fn events(app: &TestApp, token: &str, run_id: &str, after: i64) -> Vec<Val
     reply.data("run.events").as_array().unwrap().clone()
 }
 
-fn assert_contiguous(seqs: &[i64]) {
+pub(crate) fn assert_contiguous(seqs: &[i64]) {
     for (index, seq) in seqs.iter().enumerate() {
         assert_eq!(*seq, i64::try_from(index).unwrap() + 1, "seqs {seqs:?}");
     }
@@ -328,7 +334,7 @@ backend_test! {
     }
 }
 
-async fn act(
+pub(crate) async fn act(
     app: &TestApp,
     token: &str,
     action: &str,

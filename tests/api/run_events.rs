@@ -1,0 +1,179 @@
+//! `runEvents` is exact: every subscriber gets 1…DONE in order, once each, then `complete`,
+//! whatever the order of live publishes, lags, lost publishes and dead nodes.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tidewatch::runs::model::{NewEvent, RunRow};
+
+use crate::backend_test;
+use crate::runs::{act, assert_contiguous, events, finished, slow_project, start, wait_for};
+use crate::support::target::TargetServer;
+use crate::support::websocket::{Protocol, Socket};
+use crate::support::{Backend, TestApp};
+
+fn run_events(run_id: &str, after: i64) -> String {
+    format!(
+        "subscription {{ runEvents(runId: \"{run_id}\", afterSeq: {after}) {{ seq kind data }} }}"
+    )
+}
+
+/// The events of subscription `id` until its `complete`.
+pub(crate) async fn until_complete(socket: &mut Socket, id: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let message = socket.next_json().await.expect("socket open");
+        match message["type"].as_str() {
+            Some("next" | "data") => {
+                assert_eq!(message["id"], id, "{message}");
+                assert!(message["payload"]["errors"].is_null(), "{message}");
+                seen.push(message["payload"]["data"]["runEvents"].clone());
+            }
+            Some("complete") => {
+                assert_eq!(message["id"], id, "{message}");
+                return seen;
+            }
+            Some("ka" | "ping" | "pong") => continue,
+            _ => panic!("unexpected message {message}"),
+        }
+    }
+}
+
+fn seqs(events: &[Value]) -> Vec<i64> {
+    events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
+}
+
+/// A LOG event stored on `run_id` (as another node or a control request would).
+async fn stored_log(
+    app: &TestApp,
+    run_id: &str,
+    message: &str,
+) -> tidewatch::runs::model::RunEventRow {
+    let log = NewEvent {
+        kind: "LOG",
+        payload: json!({ "level": "INFO", "message": message }),
+    };
+    RunRow::append(&app.app.db, run_id, &log, tidewatch::db::now())
+        .await
+        .unwrap()
+}
+
+async fn completes_after_done(protocol: Protocol, backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let target = TargetServer::start().await;
+    let (owner, project) = slow_project(&app, &target, 3, 200).await;
+    let token = owner.access_token.clone();
+    let run_id = start(
+        &app,
+        &token,
+        json!({ "projectId": project, "maxWorkers": 1 }),
+    )
+    .await;
+
+    // Live: the stream ends right after DONE.
+    let mut socket = app
+        .subscribed_socket(protocol, json!({ "token": token }))
+        .await;
+    socket.subscribe("live", &run_events(&run_id, 0)).await;
+    let live = until_complete(&mut socket, "live").await;
+    assert_contiguous(&seqs(&live));
+    assert_eq!(live.last().unwrap()["kind"], "DONE");
+    let done = live.last().unwrap()["seq"].as_i64().unwrap();
+
+    // Replayed: everything after afterSeq, then complete; nothing at or past DONE.
+    for (id, after, expected) in [
+        ("all", 0, done),
+        ("last", done - 1, 1),
+        ("at-done", done, 0),
+        ("past-done", done + 5, 0),
+    ] {
+        socket.subscribe(id, &run_events(&run_id, after)).await;
+        let replayed = until_complete(&mut socket, id).await;
+        assert_eq!(
+            i64::try_from(replayed.len()).unwrap(),
+            expected,
+            "{id}: {replayed:?}"
+        );
+        if let Some(last) = replayed.last() {
+            assert_eq!(last["kind"], "DONE", "{id}");
+        }
+    }
+}
+
+backend_test! {
+    async fn run_events_complete_after_done_over_graphql_transport_ws(backend: Backend) {
+        completes_after_done(Protocol::TransportWs, backend).await;
+    }
+}
+
+backend_test! {
+    async fn run_events_complete_after_done_over_legacy_graphql_ws(backend: Backend) {
+        completes_after_done(Protocol::LegacyWs, backend).await;
+    }
+}
+
+backend_test! {
+    async fn live_events_out_of_order_or_never_published_arrive_in_seq_order(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let target = TargetServer::start().await;
+        let (owner, project) = slow_project(&app, &target, 4, 200).await;
+        let token = owner.access_token.clone();
+        let run_id = start(&app, &token, json!({ "projectId": project, "maxWorkers": 1 })).await;
+        let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": token })).await;
+        socket.subscribe("1", &run_events(&run_id, 0)).await;
+        wait_for(&app, &token, &run_id, Duration::from_secs(20), |run| run["status"] == "RUNNING").await;
+        act(&app, &token, "pauseRun", &run_id).await.ok();
+
+        // Two publishers race: the later event is published first. A third is
+        // stored by a node whose publish never happens.
+        let first = stored_log(&app, &run_id, "first").await;
+        let second = stored_log(&app, &run_id, "second").await;
+        stored_log(&app, &run_id, "never published").await;
+        let run = RunRow::find(&app.app.db, &run_id).await.unwrap().unwrap();
+        tidewatch::runs::service::publish(&app.app, &run, &second).await;
+        tidewatch::runs::service::publish(&app.app, &run, &first).await;
+        act(&app, &token, "resumeRun", &run_id).await.ok();
+
+        let seen = until_complete(&mut socket, "1").await;
+        assert_contiguous(&seqs(&seen));
+        assert_eq!(seen.last().unwrap()["kind"], "DONE");
+        let logs: Vec<&str> = seen
+            .iter()
+            .filter(|e| e["kind"] == "LOG")
+            .map(|e| e["data"]["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(logs, ["first", "second", "never published"]);
+        assert_eq!(seen, events(&app, &token, &run_id, 0).await);
+    }
+}
+
+backend_test! {
+    async fn a_subscriber_that_falls_behind_catches_up_from_storage(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let target = TargetServer::start().await;
+        let (owner, project) = slow_project(&app, &target, 2, 100).await;
+        let token = owner.access_token.clone();
+        let run_id = start(&app, &token, json!({ "projectId": project, "maxWorkers": 1 })).await;
+        wait_for(&app, &token, &run_id, Duration::from_secs(20), |run| run["status"] == "RUNNING").await;
+        act(&app, &token, "pauseRun", &run_id).await.ok();
+
+        // The slow subscriber reads one event, then nothing while far more
+        // events than the live buffer holds (and than its socket buffers) go by.
+        let mut slow = app.subscribed_socket(Protocol::TransportWs, json!({ "token": token })).await;
+        slow.subscribe("1", &run_events(&run_id, 0)).await;
+        let mut seen = vec![slow.next_payload().await["data"]["runEvents"].clone()];
+        let run = RunRow::find(&app.app.db, &run_id).await.unwrap().unwrap();
+        let filler = "x".repeat(4096);
+        for index in 0..3000 {
+            let event = stored_log(&app, &run_id, &format!("{index} {filler}")).await;
+            tidewatch::runs::service::publish(&app.app, &run, &event).await;
+        }
+        act(&app, &token, "resumeRun", &run_id).await.ok();
+        finished(&app, &token, &run_id).await;
+
+        seen.extend(until_complete(&mut slow, "1").await);
+        assert_contiguous(&seqs(&seen));
+        assert!(seen.len() > 3000);
+        assert_eq!(seen.last().unwrap()["kind"], "DONE");
+    }
+}
