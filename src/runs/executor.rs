@@ -182,6 +182,10 @@ async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
     let requeued = RunCaseRow::requeue_started(&app.db, run_id).await?;
     let cases = RunCaseRow::list_for_run(&app.db, run_id).await?;
     let mut driver = Driver::new(app, run, cases)?;
+    if RunStatus::from_stored(&driver.run.status).is_final() {
+        // Final, but its node stopped before storing DONE (cancelled while that node was down).
+        return driver.close_taken_over().await;
+    }
     driver.begin(requeued).await?;
     let shutdown = app.shutdown_requested();
     tokio::pin!(shutdown);
@@ -350,6 +354,27 @@ impl<'a> Driver<'a> {
             self.commit(completions).await?;
         }
         Ok(())
+    }
+
+    /// Finishes a run that reached its final status without its DONE: a
+    /// cancelled run's unfinished cases are skipped, then DONE is stored.
+    async fn close_taken_over(&mut self) -> anyhow::Result<()> {
+        let node = self.app.executor.node_id().to_owned();
+        if RunStatus::from_stored(&self.run.status) == RunStatus::Cancelled {
+            let message = format!(
+                "node {node} took the cancelled run over to finish it; {} unfinished cases are skipped",
+                self.pending.len()
+            );
+            self.log("INFO", message).await?;
+            self.cancel_unfinished().await
+        } else {
+            self.log(
+                "INFO",
+                format!("node {node} took the finished run over to close it"),
+            )
+            .await?;
+            self.done().await
+        }
     }
 
     /// Acts on the current status; true when the driver is done (the run is
@@ -616,14 +641,14 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Appends DONE and tells whoever started the run.
+    /// Stores DONE (releasing the lease), publishes it and tells whoever started the run.
     async fn done(&mut self) -> anyhow::Result<()> {
         self.refresh().await?;
         let done = NewEvent {
             kind: "DONE",
             payload: json!({ "status": self.run.status, "progress": progress(&self.run), "counters": counters(&self.run) }),
         };
-        let event = RunRow::append(&self.app.db, &self.run.id, &done, now()).await?;
+        let event = RunRow::close(&self.app.db, &self.run.id, &done, now()).await?;
         self.app.metrics.record_run_finished(&self.run.status);
         publish(self.app, &self.run, &event).await;
         if let Some(user_id) = &self.run.started_by {

@@ -275,7 +275,11 @@ impl RunRow {
         })
     }
 
-    /// Active runs whose lease expired before `now` (or any active run, with `ignore_leases`).
+    /// Runs that still need a node and whose lease expired before `now` (or
+    /// all of them, with `ignore_leases`). A run needs a node while it is
+    /// active, and after its final status until its DONE is stored: the lease
+    /// is released only with DONE, so a final run that still holds one was
+    /// left half-finished (cancelled while its node was down).
     pub async fn orphaned(
         db: &Database,
         now: NaiveDateTime,
@@ -283,7 +287,11 @@ impl RunRow {
     ) -> DbResult<Vec<String>> {
         db_run!(db, |conn| {
             let mut query = runs::table
-                .filter(runs::status.eq_any(ACTIVE_STATUSES))
+                .filter(
+                    runs::status
+                        .eq_any(ACTIVE_STATUSES)
+                        .or(runs::lease_owner.is_not_null()),
+                )
                 .select(runs::id)
                 .into_boxed();
             if !ignore_leases {
@@ -297,7 +305,8 @@ impl RunRow {
         })
     }
 
-    /// Takes the run's lease for `owner` if it is free, expired (or `force`); true when taken.
+    /// Takes the lease of a run that needs a node (see [`RunRow::orphaned`]) for
+    /// `owner` if it is free, expired (or `force`); true when taken.
     pub async fn claim_lease(
         db: &Database,
         id: &str,
@@ -309,7 +318,11 @@ impl RunRow {
         db_run!(db, |conn| {
             let mut query = diesel::update(runs::table)
                 .filter(runs::id.eq(id))
-                .filter(runs::status.eq_any(ACTIVE_STATUSES))
+                .filter(
+                    runs::status
+                        .eq_any(ACTIVE_STATUSES)
+                        .or(runs::lease_owner.is_not_null()),
+                )
                 .into_boxed();
             if !force {
                 query = query.filter(
@@ -379,12 +392,9 @@ impl RunRow {
                             .await?;
                     }
                     if super::state::RunStatus::from_stored(to).is_final() {
+                        // The lease stays until DONE is stored (`RunRow::close`).
                         diesel::update(runs::table.find(id))
-                            .set((
-                                runs::finished_at.eq(at),
-                                runs::lease_owner.eq(None::<String>),
-                                runs::lease_expires_at.eq(None::<NaiveDateTime>),
-                            ))
+                            .set(runs::finished_at.eq(at))
                             .execute(conn)
                             .await?;
                     }
@@ -411,6 +421,30 @@ impl RunRow {
             Ok(conn
                 .transaction::<_, diesel::result::Error, _>(async |conn| {
                     Ok(append_event!(conn, id, event, at))
+                })
+                .await?)
+        })
+    }
+
+    /// Appends the run's DONE and releases its lease: no node has work on it any more.
+    pub async fn close(
+        db: &Database,
+        id: &str,
+        done: &NewEvent,
+        at: NaiveDateTime,
+    ) -> DbResult<RunEventRow> {
+        db_run!(db, |conn| {
+            Ok(conn
+                .transaction::<_, diesel::result::Error, _>(async |conn| {
+                    let event = append_event!(conn, id, done, at);
+                    diesel::update(runs::table.find(id))
+                        .set((
+                            runs::lease_owner.eq(None::<String>),
+                            runs::lease_expires_at.eq(None::<NaiveDateTime>),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    Ok(event)
                 })
                 .await?)
         })

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tidewatch::runs::model::{NewEvent, RunRow};
+use tidewatch::runs::state::ACTIVE_STATUSES;
 
 use crate::backend_test;
-use crate::runs::{act, assert_contiguous, events, finished, slow_project, start, wait_for};
+use crate::runs::{
+    act, assert_contiguous, events, finished, run_state, slow_project, start, wait_for,
+};
 use crate::support::target::TargetServer;
 use crate::support::websocket::{Protocol, Socket};
 use crate::support::{Backend, TestApp};
@@ -175,5 +178,46 @@ backend_test! {
         assert_contiguous(&seqs(&seen));
         assert!(seen.len() > 3000);
         assert_eq!(seen.last().unwrap()["kind"], "DONE");
+    }
+}
+
+backend_test! {
+    async fn a_run_cancelled_while_its_node_is_down_is_finished_by_the_next(backend: Backend) {
+        let first = TestApp::start(backend).await;
+        let target = TargetServer::start().await;
+        let (owner, project) = slow_project(&first, &target, 8, 500).await;
+        let token = owner.access_token.clone();
+        let run_id = start(&first, &token, json!({ "projectId": project, "maxWorkers": 2 })).await;
+        wait_for(&first, &token, &run_id, Duration::from_secs(20), |run| run["passed"].as_i64().unwrap() >= 2).await;
+        let database = first.database.clone();
+        let db = first.app.db.clone();
+        first.stop().await;
+
+        // The run's node is gone; cancelRun lands on another node while the
+        // run has no driver (as the mutation stores it: status and STATUS event).
+        let run = RunRow::find(&db, &run_id).await.unwrap().unwrap();
+        let cancel = tidewatch::runs::events::status_event(&run, "CANCELLED", Some("cancelled by owner"));
+        RunRow::transition(&db, &run_id, &ACTIVE_STATUSES, "CANCELLED", &cancel, tidewatch::db::now())
+            .await
+            .unwrap()
+            .expect("the run was active");
+
+        let second = TestApp::builder(backend).database(database).start().await;
+        let mut socket = second.subscribed_socket(Protocol::TransportWs, json!({ "token": token })).await;
+        socket.subscribe("1", &run_events(&run_id, 0)).await;
+        let seen = until_complete(&mut socket, "1").await;
+        assert_contiguous(&seqs(&seen));
+        assert_eq!(seen.last().unwrap()["kind"], "DONE");
+        assert_eq!(seen.last().unwrap()["data"]["status"], "CANCELLED");
+        assert_eq!(seen.iter().filter(|e| e["kind"] == "DONE").count(), 1);
+
+        let run = run_state(&second, &token, &run_id).await;
+        assert_eq!(run["status"], "CANCELLED");
+        assert!(run["passed"].as_i64().unwrap() >= 2, "{run}");
+        assert_eq!(run["passed"].as_i64().unwrap() + run["skipped"].as_i64().unwrap(), 8, "{run}");
+        let open = second.graphql(Some(&token), "query($id: ID!) { run(id: $id) { pending: results(status: PENDING) { totalCount } running: results(status: RUNNING) { totalCount } } }",
+            json!({ "id": run_id })).await.ok();
+        assert_eq!(open.data("run.pending.totalCount"), 0);
+        assert_eq!(open.data("run.running.totalCount"), 0);
     }
 }
