@@ -287,18 +287,26 @@ pub async fn find_with_access(
 }
 
 /// Publishes a stored event, and the run's new state to the project's dashboard topic.
+///
+/// The dashboard hears each status once: a move to a non-final status with its
+/// STATUS event, the final status with DONE (when the counters are final too).
 pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
-    // Stored already: a lost live event is replayed from the database on reconnect.
+    // Stored already: subscribers that miss it read it from the database.
     if let Err(error) = app.bus.publish_json(&run_topic(&run.id), event).await {
-        tracing::warn!(%error, "run event stored but not published");
+        tracing::warn!(%error, run_id = run.id, seq = event.seq, "run event stored but not published");
     }
-    if event.kind == "STATUS" || event.kind == "DONE" {
+    let dashboard = match event.kind.as_str() {
+        "STATUS" => !RunStatus::from_stored(&run.status).is_final(),
+        "DONE" => true,
+        _ => false,
+    };
+    if dashboard {
         if let Err(error) = app
             .bus
             .publish_json(&project_topic(&run.project_id), run)
             .await
         {
-            tracing::warn!(%error, "run status stored but not published");
+            tracing::warn!(%error, run_id = run.id, "run status stored but not published");
         }
     }
 }

@@ -9,7 +9,7 @@ use tidewatch::runs::state::ACTIVE_STATUSES;
 
 use crate::backend_test;
 use crate::runs::{
-    act, assert_contiguous, events, finished, run_state, slow_project, start, wait_for,
+    act, assert_contiguous, events, finished, is_final, run_state, slow_project, start, wait_for,
 };
 use crate::support::target::TargetServer;
 use crate::support::websocket::{Protocol, Socket};
@@ -219,5 +219,36 @@ backend_test! {
             json!({ "id": run_id })).await.ok();
         assert_eq!(open.data("run.pending.totalCount"), 0);
         assert_eq!(open.data("run.running.totalCount"), 0);
+    }
+}
+
+backend_test! {
+    async fn project_runs_tells_each_status_once(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let target = TargetServer::start().await;
+        let (owner, project) = slow_project(&app, &target, 2, 50).await;
+        let token = owner.access_token.clone();
+        let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": token })).await;
+        socket.subscribe("dashboard", &format!("subscription {{ projectRuns(projectId: \"{project}\") {{ id status passed }} }}")).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let first = start(&app, &token, json!({ "projectId": project })).await;
+        let mut done_socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": token })).await;
+        done_socket.subscribe("1", &run_events(&first, 0)).await;
+        until_complete(&mut done_socket, "1").await;
+        // A second run: its first message comes after everything of the first.
+        let second = start(&app, &token, json!({ "projectId": project })).await;
+
+        let mut heard = Vec::new();
+        loop {
+            let run = socket.next_payload().await["data"]["projectRuns"].clone();
+            if run["id"] == second.as_str() {
+                break;
+            }
+            heard.push(run);
+        }
+        let statuses: Vec<&str> = heard.iter().map(|run| run["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["RUNNING", "PASSED"], "{heard:?}");
+        assert_eq!(heard[1]["passed"], 2);
+        assert!(is_final(&finished(&app, &token, &second).await));
     }
 }
