@@ -12,7 +12,7 @@ use crate::auth::tokens::TokenIssuer;
 use crate::config::Config;
 use crate::db::Database;
 use crate::egress::EgressPolicy;
-use crate::events::{EventBus, LocalBus, RedisBus};
+use crate::events::{BoundedBus, EventBus, LocalBus, RedisBus, PUBLISH_TIMEOUT};
 use crate::observability::Metrics;
 use crate::secrets::SecretBox;
 use crate::servers::probe::ProbeNetwork;
@@ -58,6 +58,7 @@ impl App {
             config.database.db_pool_size,
         )
         .await?;
+        let metrics = Arc::new(Metrics::new());
         let (bus, rate_limiter): (Arc<dyn EventBus>, RateLimiter) = match &config.redis_url {
             Some(url) => {
                 let client = redis::Client::open(url.as_str()).context("parsing REDIS_URL")?;
@@ -71,6 +72,11 @@ impl App {
             }
             None => (Arc::new(LocalBus::new()), RateLimiter::in_memory()),
         };
+        let bus = Arc::new(BoundedBus::new(
+            bus,
+            PUBLISH_TIMEOUT,
+            metrics.events_unpublished.clone(),
+        ));
         let egress = Arc::new(EgressPolicy::new(
             config.egress.egress_deny.clone(),
             config.egress.egress_allow.clone(),
@@ -89,7 +95,7 @@ impl App {
             tokens,
             secrets,
             rate_limiter,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             passwords,
             started_at: Instant::now(),
             executor: crate::runs::executor::Executor::new(egress.clone()),

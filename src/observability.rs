@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -42,6 +42,8 @@ pub struct Metrics {
     case_results: IntCounterVec,
     task_fires: IntCounterVec,
     probes: IntCounterVec,
+    /// Events stored but not published (the bus failed or was too slow).
+    pub events_unpublished: IntCounter,
 }
 
 impl Metrics {
@@ -132,6 +134,11 @@ impl Metrics {
             "Server probes this node ran, by result",
             "result",
         );
+        let events_unpublished = IntCounter::new(
+            "tidewatch_events_unpublished_total",
+            "Events that could not be published in time (stored; subscribers read them from storage)",
+        )
+        .expect("metric definition");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -145,6 +152,7 @@ impl Metrics {
             Box::new(case_results.clone()),
             Box::new(task_fires.clone()),
             Box::new(probes.clone()),
+            Box::new(events_unpublished.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
         }
@@ -162,6 +170,7 @@ impl Metrics {
             case_results,
             task_fires,
             probes,
+            events_unpublished,
         }
     }
 

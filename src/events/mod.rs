@@ -7,11 +7,14 @@
 //! domain owns its topic names and payload types.
 //!
 //! The bus is best effort: every event that matters is stored before it is
-//! published. A subscriber that must not miss anything (`runEvents`) asks for
+//! published. [`BoundedBus`] keeps a publish from holding its caller for more
+//! than [`PUBLISH_TIMEOUT`] (a Redis outage) and counts what it could not
+//! publish. A subscriber that must not miss anything (`runEvents`) asks for
 //! [`Live::Missed`] marks, given when it fell behind the broadcast buffer or
 //! when the Redis subscription was re-established, and reads the rest from
 //! storage.
 
+mod bounded;
 mod local;
 mod redis_bus;
 
@@ -26,6 +29,7 @@ use serde::Serialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
+pub use bounded::{BoundedBus, PUBLISH_TIMEOUT};
 pub use local::LocalBus;
 pub use redis_bus::RedisBus;
 

@@ -19,6 +19,7 @@ mod node_metrics;
 mod notifications;
 mod probes;
 mod projects;
+mod redis_outage;
 mod run_events;
 mod runs;
 mod schema;
