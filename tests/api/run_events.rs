@@ -252,3 +252,73 @@ backend_test! {
         assert!(is_final(&finished(&app, &token, &second).await));
     }
 }
+
+/// Cuts every connection to the test's PostgreSQL database, as a server restart does.
+async fn terminate_backends(app: &TestApp) {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let admin_url = crate::support::postgres_url().expect("TEST_DATABASE_URL");
+    let name = app.database.url.rsplit('/').next().unwrap();
+    let name = name.split('?').next().unwrap().to_owned();
+    let mut conn = AsyncPgConnection::establish(&admin_url).await.unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_mid_run_is_survived_exactly() {
+    if crate::support::postgres_url().is_none() {
+        eprintln!("TEST_DATABASE_URL is not set; PostgreSQL restart test not run");
+        return;
+    }
+    let app = TestApp::start(Backend::Postgres).await;
+    let target = TargetServer::start().await;
+    let (owner, project) = slow_project(&app, &target, 20, 150).await;
+    let token = owner.access_token.clone();
+    let run_id = start(
+        &app,
+        &token,
+        json!({ "projectId": project, "maxWorkers": 2 }),
+    )
+    .await;
+    let mut socket = app
+        .subscribed_socket(Protocol::TransportWs, json!({ "token": token }))
+        .await;
+    socket.subscribe("1", &run_events(&run_id, 0)).await;
+    wait_for(&app, &token, &run_id, Duration::from_secs(30), |run| {
+        run["passed"].as_i64().unwrap() >= 4
+    })
+    .await;
+
+    terminate_backends(&app).await;
+
+    // Requests on connections cut mid-way may fail once; the run must not.
+    let started = std::time::Instant::now();
+    let run = loop {
+        let reply = app
+            .graphql(
+                Some(&token),
+                "query($id: ID!) { run(id: $id) { status passed } }",
+                json!({ "id": run_id }),
+            )
+            .await;
+        if reply.0["errors"].is_null() && is_final(reply.data("run")) {
+            break reply.data("run").clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the run did not end: {}",
+            reply.0
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(run["status"], "PASSED", "{run}");
+    assert_eq!(run["passed"], 20);
+    let seen = until_complete(&mut socket, "1").await;
+    assert_contiguous(&seqs(&seen));
+    assert_eq!(seen.iter().filter(|e| e["kind"] == "DONE").count(), 1);
+    assert_eq!(seen, events(&app, &token, &run_id, 0).await);
+}
