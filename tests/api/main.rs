@@ -21,6 +21,7 @@ mod probes;
 mod projects;
 mod redis_outage;
 mod run_events;
+mod run_events_load;
 mod runs;
 mod schema;
 mod servers;

@@ -12,7 +12,8 @@
 //! - `/needs-token`: 200 with `Authorization: Bearer <token>`, 401 otherwise;
 //! - `/redirect` (302 to `/json`), `/redirect-loop` (302 to itself) and
 //!   `/redirect-to?url=…` (302 to that URL);
-//! - `/bytes/:n`: a body of `n` bytes.
+//! - `/bytes/:n`: a body of `n` bytes;
+//! - `/gate`: answers once [`TargetServer::open_gate`] has been called.
 //!
 //! A second, raw TCP listener serves [`TargetServer::drop_url`] (reads the request,
 //! closes without answering), [`TargetServer::truncated_url`] (promises 1000 bytes,
@@ -51,12 +52,14 @@ pub struct TargetServer {
     /// The token `/token` returns and `/needs-token` expects.
     pub token: String,
     hang_closed: Arc<AtomicUsize>,
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 #[derive(Clone)]
 struct State {
     token: String,
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl TargetServer {
@@ -69,6 +72,7 @@ impl TargetServer {
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
         let token = format!("tw-{}-{nanos:09}", addr.port());
+        let gate = Arc::new(tokio::sync::watch::Sender::new(false));
         let app = Route::new()
             .at("/json", get(json_doc))
             .at("/status/:code", with_status)
@@ -82,8 +86,10 @@ impl TargetServer {
             .at("/redirect-loop", get(redirect_loop))
             .at("/redirect-to", get(redirect_to))
             .at("/bytes/:n", get(bytes_body))
+            .at("/gate", get(gate_open))
             .data(State {
                 token: token.clone(),
+                gate: gate.clone(),
             });
         let acceptor = TcpAcceptor::from_tokio(listener).expect("target acceptor");
         let server = tokio::spawn(async move {
@@ -108,6 +114,7 @@ impl TargetServer {
             hang_url: format!("{raw_base}/hang"),
             token,
             hang_closed,
+            gate,
             tasks: vec![server, raw_task],
         }
     }
@@ -115,6 +122,11 @@ impl TargetServer {
     /// `base_url` followed by `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Lets every `/gate` request, waiting or to come, answer.
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
     }
 
     /// How many `/hang` connections the client has closed so far.
@@ -261,6 +273,13 @@ async fn echo(req: &Request, body: Body) -> Json<Value> {
 async fn slow(Path(ms): Path<u64>) -> Json<Value> {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     Json(json!({ "sleptMs": ms }))
+}
+
+#[handler]
+async fn gate_open(state: Data<&State>) -> Json<Value> {
+    let mut open = state.gate.subscribe();
+    let _ = open.wait_for(|open| *open).await;
+    Json(json!({ "gate": "open" }))
 }
 
 #[handler]

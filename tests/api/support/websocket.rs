@@ -110,8 +110,13 @@ impl Socket {
 
     /// The next text message as JSON, or `None` when the socket closed.
     pub async fn next_json(&mut self) -> Option<Value> {
+        self.next_json_within(MESSAGE_TIMEOUT).await
+    }
+
+    /// The next text message as JSON within `timeout`, or `None` when the socket closed.
+    pub async fn next_json_within(&mut self, timeout: Duration) -> Option<Value> {
         loop {
-            let message = tokio::time::timeout(MESSAGE_TIMEOUT, self.stream.next())
+            let message = tokio::time::timeout(timeout, self.stream.next())
                 .await
                 .expect("message within the timeout")?;
             match message.expect("WebSocket frame") {
