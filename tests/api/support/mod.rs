@@ -8,6 +8,7 @@
 pub mod client;
 pub mod target;
 mod template;
+pub mod wait;
 pub mod websocket;
 
 use std::sync::Arc;
