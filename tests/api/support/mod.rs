@@ -276,6 +276,22 @@ impl TestApp {
         &self.http
     }
 
+    /// Waits until `count` subscriptions to event `topic` are live on this node.
+    ///
+    /// A subscription sent over a WebSocket reaches the event bus a moment after
+    /// the message is sent, and only what is published after that reaches it.
+    pub async fn subscribed_to(&self, topic: &str, count: usize) {
+        wait::until(&format!("{count} subscriptions to {topic}"), || async {
+            let live = self.app.bus.subscribers(topic);
+            if live >= count {
+                Ok(())
+            } else {
+                Err(live)
+            }
+        })
+        .await;
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
