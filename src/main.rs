@@ -1,6 +1,6 @@
 //! The `tidewatch` command: serve (default), migrate, print the schema, create an admin.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -79,13 +79,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             App::build(cli.config).await?;
-            println!("migrations applied");
-            Ok(())
+            print_out("migrations applied\n")
         }
-        Command::Schema => {
-            print!("{}", tidewatch::graphql::sdl());
-            Ok(())
-        }
+        Command::Schema => print_out(&tidewatch::graphql::sdl()),
         Command::Admin {
             command: AdminCommand::Create { username, email },
         } => {
@@ -99,8 +95,7 @@ async fn main() -> anyhow::Result<()> {
             let user = create_account(&app, account, Role::Admin)
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
-            println!("created admin {} ({})", user.username, user.id);
-            Ok(())
+            print_out(&format!("created admin {} ({})\n", user.username, user.id))
         }
         Command::Secrets {
             command: SecretsCommand::Reseal,
@@ -109,9 +104,22 @@ async fn main() -> anyhow::Result<()> {
             let count = tidewatch::environments::service::reseal_secrets(&app)
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
-            println!("resealed {count} secrets");
-            Ok(())
+            print_out(&format!("resealed {count} secrets\n"))
         }
+    }
+}
+
+/// Writes `text` to standard output. A reader that stops early closes the pipe
+/// (`tidewatch schema | head -1`): the command then ends quietly, like other
+/// command-line tools, instead of panicking as `print!` does.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("writing to standard output"),
     }
 }
 

@@ -68,6 +68,13 @@ impl EventBus for LocalBus {
         }
     }
 
+    fn subscribers(&self, topic: &str) -> usize {
+        let topics = self.topics.lock().expect("event topics lock");
+        topics
+            .get(topic)
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+
     fn ping(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async { Ok(()) })
     }
@@ -105,6 +112,7 @@ mod tests {
         let mut first = bus.subscribe("a");
         let mut second = bus.subscribe("a");
         let other = bus.subscribe("b");
+        assert_eq!(bus.subscribers("a"), 2);
         bus.publish("a", "one".into()).await.unwrap();
         assert_eq!(first.next().await.as_deref(), Some("one"));
         assert_eq!(second.next().await.as_deref(), Some("one"));

@@ -39,6 +39,9 @@ pub trait EventBus: Send + Sync {
     fn publish<'a>(&'a self, topic: &'a str, payload: String) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Starts receiving what is published on `topic` from now on.
     fn subscribe(&self, topic: &str) -> Subscription;
+    /// How many subscriptions to `topic` are open on this node (so a caller can
+    /// tell when a subscription made elsewhere, such as over a WebSocket, is live).
+    fn subscribers(&self, topic: &str) -> usize;
     /// Answers whether the bus can deliver now (for `/ready`).
     fn ping(&self) -> BoxFuture<'_, anyhow::Result<()>>;
 }

@@ -74,6 +74,10 @@ impl EventBus for RedisBus {
         self.local.subscribe(topic)
     }
 
+    fn subscribers(&self, topic: &str) -> usize {
+        self.local.subscribers(topic)
+    }
+
     fn ping(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
             let mut conn = self.publisher.clone();

@@ -1,6 +1,7 @@
 //! The `tidewatch` binary itself: flags after the subcommand, a plain log file
 //! that names operations without their text, literals or variables, and
-//! WebSockets closed with 1001 when the process is told to stop.
+//! WebSockets closed with 1001 when the process is told to stop, and output
+//! into a pipe its reader closed.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -199,4 +200,21 @@ fn serve_help_lists_the_configuration_flags() {
     ] {
         assert!(help.contains(flag), "{flag} missing from\n{help}");
     }
+}
+
+#[test]
+fn the_schema_into_a_closed_pipe_ends_quietly() {
+    // `tidewatch schema | head -1`, with the reader gone before the first write.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .env_clear()
+        .arg("schema")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(stderr.is_empty(), "{stderr}");
 }

@@ -1,12 +1,10 @@
 //! The project dashboard: recent runs and the pass rate of the last 7 days.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::backend_test;
 use crate::support::target::TargetServer;
-use crate::support::{Backend, TestApp};
+use crate::support::{wait, Backend, TestApp};
 
 const DASHBOARD: &str = "query($p: ID!) { dashboard(projectId: $p) {
     recentRuns { id status passed failed } runsLast7Days passRateLast7Days } }";
@@ -37,7 +35,7 @@ async fn finished_run(app: &TestApp, token: &str, project: &str, cases: &[&str])
         .as_str()
         .unwrap()
         .to_owned();
-    for _ in 0..200 {
+    wait::until("the run finishes", || async {
         let reply = app
             .graphql(
                 Some(token),
@@ -46,12 +44,14 @@ async fn finished_run(app: &TestApp, token: &str, project: &str, cases: &[&str])
             )
             .await
             .ok();
-        if !reply.0["data"]["run"]["finishedAt"].is_null() {
-            return run;
+        if reply.0["data"]["run"]["finishedAt"].is_null() {
+            Err(reply.0)
+        } else {
+            Ok(())
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("run {run} did not finish");
+    })
+    .await;
+    run
 }
 
 backend_test! {

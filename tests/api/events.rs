@@ -29,7 +29,7 @@ backend_test! {
             .subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token }))
             .await;
         socket.subscribe("1", "subscription { notifications { kind message } }").await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        second.subscribed_to(&tidewatch::notifications::service::topic(&ada.id), 1).await;
         first.update_user(&admin.access_token, &ada.id, json!({ "role": "ADMIN" })).await.ok();
         let payload = socket.next_payload().await;
         assert_eq!(payload["data"]["notifications"]["kind"], "ROLE_CHANGED");
@@ -71,7 +71,7 @@ backend_test! {
             .subscribed_socket(Protocol::TransportWs, json!({ "token": admin.access_token }))
             .await;
         socket.subscribe("1", "subscription { notifications { id } }").await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.subscribed_to(&tidewatch::notifications::service::topic(&admin.id), 1).await;
         let stopping = tokio::spawn(app.stop());
         let closed = socket.closed().await;
         assert_eq!(closed.code, Some(going_away()));

@@ -4,6 +4,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod browser;
 mod captures;
 mod cases;
 mod command_line;

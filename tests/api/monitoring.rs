@@ -1,17 +1,12 @@
 //! The monitor: this node's host metrics live, probes and status changes,
 //! alerts from PENDING to RESOLVED with notifications, the dashboard.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::backend_test;
 use crate::servers::create_server;
 use crate::support::websocket::Protocol;
-use crate::support::{Backend, TestApp};
-
-/// Gives a subscription time to reach the event bus.
-const SUBSCRIBE_SETTLE: Duration = Duration::from_millis(300);
+use crate::support::{wait, Backend, TestApp};
 
 /// A node whose monitor runs fast.
 async fn monitored(backend: Backend) -> TestApp {
@@ -27,7 +22,7 @@ async fn monitored(backend: Backend) -> TestApp {
         .await
 }
 
-/// Polls `query` until `done` holds for its reply (10 s at most).
+/// Polls `query` until `done` holds for its reply.
 async fn eventually(
     app: &TestApp,
     token: &str,
@@ -35,17 +30,18 @@ async fn eventually(
     variables: Value,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    for _ in 0..100 {
+    wait::until(query, || async {
         let reply = app
             .graphql(Some(token), query, variables.clone())
             .await
             .ok();
         if done(&reply.0) {
-            return reply.0;
+            Ok(reply.0)
+        } else {
+            Err(reply.0)
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("condition not met for {query}");
+    })
+    .await
 }
 
 backend_test! {
@@ -83,7 +79,7 @@ backend_test! {
         let project = app.create_project(&ada.access_token, "Ops").await;
         let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token })).await;
         socket.subscribe("1", &format!("subscription {{ serverStatus(projectId: \"{project}\") {{ serverId name status message }} }}")).await;
-        tokio::time::sleep(SUBSCRIBE_SETTLE).await;
+        app.subscribed_to(&tidewatch::monitoring::monitor::status_topic(&project), 1).await;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let open = listener.local_addr().unwrap().to_string();
@@ -137,7 +133,7 @@ backend_test! {
 
         let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token })).await;
         socket.subscribe("a", &format!("subscription {{ alerts(projectId: \"{project}\") {{ id state value firedAt resolvedAt }} }}")).await;
-        tokio::time::sleep(SUBSCRIBE_SETTLE).await;
+        app.subscribed_to(&tidewatch::monitoring::alerts::alerts_topic(&project), 1).await;
 
         let report = "mutation($input: ReportMetricsInput!) { reportMetrics(input: $input) { accepted } }";
         app.graphql(Some(&token), report, json!({ "input": { "serverId": server, "samples": [{ "metric": "cpu_percent", "value": 97.5 }] } }))

@@ -1,21 +1,18 @@
 //! `/metrics` beyond requests: the process, the build, and what the node did
 //! (runs, case results, task fires, probes), each after the matching action.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::backend_test;
 use crate::servers::create_server;
 use crate::support::client::http_case;
 use crate::support::target::TargetServer;
-use crate::support::{Backend, TestApp};
+use crate::support::{wait, Backend, TestApp};
 
-/// The Prometheus text once it contains every one of `lines` (20 s at most).
+/// The Prometheus text once it contains every one of `lines`.
 async fn metrics_showing(app: &TestApp, lines: &[&str]) -> String {
-    let mut text = String::new();
-    for _ in 0..200 {
-        text = app
+    wait::until(&format!("/metrics showing {lines:?}"), || async {
+        let text = app
             .http()
             .get(app.url("/metrics"))
             .send()
@@ -25,11 +22,12 @@ async fn metrics_showing(app: &TestApp, lines: &[&str]) -> String {
             .await
             .unwrap();
         if lines.iter().all(|line| text.contains(line)) {
-            return text;
+            Ok(text)
+        } else {
+            Err(text)
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("missing one of {lines:?} in\n{text}");
+    })
+    .await
 }
 
 backend_test! {

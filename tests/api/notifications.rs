@@ -1,8 +1,7 @@
 //! Notifications: stored, listed, marked read, and streamed over both WebSocket protocols.
 
-use std::time::Duration;
-
 use serde_json::json;
+use tidewatch::notifications::service::topic;
 
 use crate::backend_test;
 use crate::support::websocket::Protocol;
@@ -13,9 +12,6 @@ const LIST: &str = "query($unreadOnly: Boolean) { notifications(unreadOnly: $unr
     totalCount nodes { id kind message read } } }";
 const MARK_READ: &str = "mutation($input: MarkNotificationsReadInput!) {
     markNotificationsRead(input: $input) { markedCount unreadCount } }";
-
-/// Gives the subscription time to reach the event bus before the event is made.
-const SUBSCRIBE_SETTLE: Duration = Duration::from_millis(300);
 
 async fn live_notification_over(protocol: Protocol, backend: Backend) {
     let app = TestApp::start(backend).await;
@@ -28,7 +24,7 @@ async fn live_notification_over(protocol: Protocol, backend: Backend) {
         )
         .await;
     socket.subscribe("1", SUBSCRIBE).await;
-    tokio::time::sleep(SUBSCRIBE_SETTLE).await;
+    app.subscribed_to(&topic(&ada.id), 1).await;
 
     app.update_user(&admin.access_token, &ada.id, json!({ "role": "ADMIN" }))
         .await
@@ -69,7 +65,7 @@ backend_test! {
             .subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token }))
             .await;
         socket.subscribe("n", SUBSCRIBE).await;
-        tokio::time::sleep(SUBSCRIBE_SETTLE).await;
+        app.subscribed_to(&topic(&ada.id), 1).await;
         app.update_user(&admin.access_token, &ada.id, json!({ "active": false })).await.ok();
         let payload = socket.next_payload().await;
         assert_eq!(payload["data"]["notifications"]["kind"], "ACCOUNT_DEACTIVATED");
@@ -86,7 +82,7 @@ backend_test! {
             .subscribed_socket(Protocol::TransportWs, json!({ "token": bob.access_token }))
             .await;
         bob_socket.subscribe("1", SUBSCRIBE).await;
-        tokio::time::sleep(SUBSCRIBE_SETTLE).await;
+        app.subscribed_to(&topic(&bob.id), 1).await;
 
         app.update_user(&admin.access_token, &ada.id, json!({ "role": "ADMIN" })).await.ok();
         app.update_user(&admin.access_token, &bob.id, json!({ "active": false })).await.ok();

@@ -1,11 +1,14 @@
 //! A real node per test: fresh database, real HTTP server, real WebSockets.
 //!
 //! Every storage test runs on SQLite, and on PostgreSQL when
-//! `TEST_DATABASE_URL` is set (each test gets its own database). The
-//! PostgreSQL variant uses Redis for events when `TEST_REDIS_URL` is set.
+//! `TEST_DATABASE_URL` is set (each test gets its own database, a copy of a
+//! template migrated once per test process: see `template`). The PostgreSQL
+//! variant uses Redis for events when `TEST_REDIS_URL` is set.
 
 pub mod client;
 pub mod target;
+mod template;
+pub mod wait;
 pub mod websocket;
 
 use std::sync::Arc;
@@ -77,24 +80,22 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A fresh, empty database on `backend`.
+    /// A fresh database on `backend`, migrated (a copy of the process's template).
     pub async fn create(backend: Backend) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         match backend {
-            Backend::Sqlite => Self {
-                url: format!("sqlite://{}", dir.path().join("test.db").display()),
-                postgres_name: None,
-                _dir: dir,
-            },
+            Backend::Sqlite => {
+                let path = dir.path().join("test.db");
+                template::copy_sqlite_template(&path).await;
+                Self {
+                    url: format!("sqlite://{}", path.display()),
+                    postgres_name: None,
+                    _dir: dir,
+                }
+            }
             Backend::Postgres => {
                 let admin_url = postgres_url().expect("TEST_DATABASE_URL");
-                let name = format!("tidewatch_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = AsyncPgConnection::establish(&admin_url)
-                    .await
-                    .expect("connect to TEST_DATABASE_URL");
-                conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
+                let name = template::create_postgres_database(&admin_url).await;
                 Self {
                     url: with_database_name(&admin_url, &name),
                     postgres_name: Some((admin_url, name)),
@@ -273,6 +274,22 @@ impl TestApp {
     /// The shared HTTP client.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// Waits until `count` subscriptions to event `topic` are live on this node.
+    ///
+    /// A subscription sent over a WebSocket reaches the event bus a moment after
+    /// the message is sent, and only what is published after that reaches it.
+    pub async fn subscribed_to(&self, topic: &str, count: usize) {
+        wait::until(&format!("{count} subscriptions to {topic}"), || async {
+            let live = self.app.bus.subscribers(topic);
+            if live >= count {
+                Ok(())
+            } else {
+                Err(live)
+            }
+        })
+        .await;
     }
 
     /// Stops the server gracefully and waits for it.

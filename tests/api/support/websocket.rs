@@ -12,8 +12,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::TestApp;
 
-/// How long a test waits for one message.
-pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a test waits for one message (generous: a busy machine only makes
+/// a test slower, never wrong).
+pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The two subscription protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

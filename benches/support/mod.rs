@@ -1,0 +1,113 @@
+//! What benches share: a node served on a loopback port, GraphQL calls as a
+//! client makes them, and a scratch PostgreSQL database.
+
+use std::sync::Arc;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use serde_json::{json, Value};
+use tidewatch::{App, Config};
+
+/// A node serving on a free loopback port until the process ends.
+pub struct BenchNode {
+    pub app: Arc<App>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl BenchNode {
+    /// Builds the node from `config` and serves it.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let app = App::build(config).await?;
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+        let base = format!(
+            "http://{}",
+            acceptor.local_addr()[0].as_socket_addr().expect("address")
+        );
+        tokio::spawn(tidewatch::http::serve_on(
+            app.clone(),
+            acceptor,
+            std::future::pending(),
+        ));
+        Ok(Self {
+            app,
+            base,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// Runs a GraphQL operation and returns its `data` (errors panic).
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let reply: Value = request
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON");
+        assert!(reply.get("errors").is_none(), "{reply}");
+        reply["data"].clone()
+    }
+
+    /// Registers the first user (an admin) and returns its access token.
+    pub async fn register(&self, username: &str) -> String {
+        let data = self
+            .graphql(
+                None,
+                "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+                json!({ "i": { "username": username, "email": format!("{username}@example.com"),
+                    "password": "bench password 1" } }),
+            )
+            .await;
+        data["register"]["accessToken"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// The node's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+}
+
+/// Runs `bench` on SQLite in `data_dir`, or, with `BENCH_DATABASE_URL` set, on a
+/// scratch PostgreSQL database created next to it and dropped afterwards.
+pub async fn on_bench_database<F, Fut>(data_dir: &std::path::Path, bench: F) -> anyhow::Result<()>
+where
+    F: FnOnce(&'static str, String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let Ok(admin_url) = std::env::var("BENCH_DATABASE_URL") else {
+        let url = format!("sqlite://{}", data_dir.join("bench.db").display());
+        return bench("SQLite", url).await;
+    };
+    let name = format!("tidewatch_bench_{}", std::process::id());
+    let mut admin = AsyncPgConnection::establish(&admin_url).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(base, _)| base);
+    let outcome = bench("PostgreSQL", format!("{base}/{name}")).await;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    outcome
+}
