@@ -57,6 +57,10 @@ impl EventBus for BoundedBus {
         self.inner.subscribe(topic)
     }
 
+    fn subscribers(&self, topic: &str) -> usize {
+        self.inner.subscribers(topic)
+    }
+
     fn ping(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         self.inner.ping()
     }
@@ -75,6 +79,9 @@ mod tests {
         }
         fn subscribe(&self, topic: &str) -> Subscription {
             self.0.subscribe(topic)
+        }
+        fn subscribers(&self, topic: &str) -> usize {
+            self.0.subscribers(topic)
         }
         fn ping(&self) -> BoxFuture<'_, anyhow::Result<()>> {
             Box::pin(async { Ok(()) })
