@@ -8,5 +8,4 @@ pub mod openapi;
 pub mod service;
 pub mod spec;
 pub mod transfer;
-pub mod transfer_graphql;
 pub mod validate;

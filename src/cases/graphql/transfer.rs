@@ -4,14 +4,14 @@ use std::io::Read;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, Upload, ID};
 
+use crate::cases::model::CaseFilter;
+use crate::cases::spec::{CaseKind, CaseSpec};
+use crate::cases::transfer::{self, CaseExportFormat, Commit, Draft, Rejection, TransferReport};
 use crate::error::{AppError, GqlResult};
 use crate::graphql::ContextExt;
 use crate::projects::model::ProjectRole;
 
-use super::graphql::CaseFilterInput;
-use super::model::CaseFilter;
-use super::spec::{CaseKind, CaseSpec};
-use super::transfer::{self, CaseExportFormat, Commit, Draft, Rejection, TransferReport};
+use super::CaseFilterInput;
 
 /// Where legacy question rows are sent unless the import names another endpoint.
 const DEFAULT_QUESTION_ENDPOINT: &str = "{{baseUrl}}/query";

@@ -1,8 +1,12 @@
-//! GraphQL for cases: find, write, copy, bulk-activate.
+//! GraphQL for cases: find, write, copy, bulk-activate; moving cases in and
+//! out (import, OpenAPI generation, export) in `transfer`.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use crate::cases::model::{CaseFilter, CaseOrderField, CaseRow, SortDirection};
+use crate::cases::service::{self, CaseEdit, NewCase};
+use crate::cases::spec::{CaseKind, CaseSpec};
 use crate::connection_names;
 use crate::error::{AppError, GqlResult};
 use crate::graphql::loaders::Loaders;
@@ -12,9 +16,9 @@ use crate::projects::graphql::Project;
 use crate::projects::model::ProjectRole;
 use crate::users::graphql::User;
 
-use super::model::{CaseFilter, CaseOrderField, CaseRow, SortDirection};
-use super::service::{self, CaseEdit, NewCase};
-use super::spec::{CaseKind, CaseSpec};
+mod transfer;
+
+pub use transfer::{CaseTransferMutation, CaseTransferQuery};
 
 connection_names!(CaseConnection, CaseEdge);
 
