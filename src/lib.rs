@@ -3,7 +3,8 @@
 //! Domains (`users`, `projects`, `environments`, `cases`, `audit`, `notifications`,
 //! `servers`, `monitoring`, `runs`, `tasks`) each hold their rows and queries,
 //! their rules and their GraphQL types; `db`, `auth`, `events`, `graphql` and
-//! `http` are the shared plumbing. One [`App`] is built in `main` and passed down.
+//! `http` are the shared plumbing, and `schema` merges the domains' GraphQL
+//! roots. One [`App`] is built in `main` and passed down.
 
 pub mod app;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod observability;
 pub mod projects;
 pub mod rest;
 pub mod runs;
+pub mod schema;
 pub mod secrets;
 pub mod servers;
 pub mod tasks;

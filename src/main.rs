@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
             App::build(cli.config).await?;
             print_out("migrations applied\n")
         }
-        Command::Schema => print_out(&tidewatch::graphql::sdl()),
+        Command::Schema => print_out(&tidewatch::schema::sdl()),
         Command::Admin {
             command: AdminCommand::Create { username, email },
         } => {

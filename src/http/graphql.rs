@@ -22,7 +22,8 @@ use crate::auth::{parse_bearer, Session};
 use crate::config::LimitsConfig;
 use crate::graphql::document::nests_deeper_than;
 use crate::graphql::limits::BatchBudget;
-use crate::graphql::{ClientAddr, ExecutionStarted, TidewatchSchema};
+use crate::graphql::{ClientAddr, ExecutionStarted};
+use crate::schema::TidewatchSchema;
 
 use super::format::{accepts_html, outcomes, ResponseFormat};
 use super::graphiql;

@@ -16,7 +16,7 @@ use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Ro
 use tracing::Instrument;
 
 use crate::app::App;
-use crate::graphql::build_schema;
+use crate::schema::build_schema;
 
 pub use websocket::OpenSockets;
 

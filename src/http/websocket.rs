@@ -20,7 +20,8 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::auth::{authenticate, parse_bearer, Session};
-use crate::graphql::{ClientAddr, TidewatchSchema};
+use crate::graphql::ClientAddr;
+use crate::schema::TidewatchSchema;
 
 /// Close code sent to every socket when the node shuts down (RFC 6455 "going away").
 const GOING_AWAY: u16 = 1001;

@@ -2,7 +2,7 @@
 
 #[test]
 fn schema_file_matches_the_code() {
-    let generated = tidewatch::graphql::sdl();
+    let generated = tidewatch::schema::sdl();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
@@ -28,7 +28,7 @@ async fn every_type_field_and_argument_is_described() {
     let query = "{ __schema { types { name description
         fields { name description args { name description } }
         inputFields { name description } enumValues { name description } } } }";
-    let response = tidewatch::graphql::unbound_schema().execute(query).await;
+    let response = tidewatch::schema::unbound_schema().execute(query).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().unwrap();
     let described = |value: &serde_json::Value| {
