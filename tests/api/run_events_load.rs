@@ -1,16 +1,17 @@
 //! Many subscribers on one run, one of them slow, while the run is paused and
 //! resumed 100 times: every one gets 1…DONE in order, then `complete`.
 //!
-//! The suite runs it with 200 subscribers; the 2,000-subscriber version is a
-//! load test for a quiet machine (`cargo test --test api -- --ignored two_thousand`),
-//! since a debug build on two busy cores takes minutes to fan out its 500,000 messages.
+//! 2,000 subscribers (40 sockets of 50, one more socket that reads nothing
+//! until the run is over) take about 35 s on a quiet two-core machine with a
+//! debug build; every wait below is a deadline on a condition, generous for a
+//! loaded machine.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::runs::{act, case, finished, get, run_state, start, wait_for};
+use crate::runs::{act, case, get, is_final, run_state, start, wait_for};
 use crate::support::target::TargetServer;
 use crate::support::websocket::{Protocol, Socket};
 use crate::support::{Backend, TestApp};
@@ -20,8 +21,10 @@ const TOGGLES: usize = 100;
 /// The longest request time a case may have (10 minutes).
 const MAX_TIMEOUT_MS: i64 = 600_000;
 /// How long a socket may go without a message: 2,000 subscribers keep a
-/// loaded debug build busy.
-const MESSAGE_WAIT: Duration = Duration::from_secs(120);
+/// debug build on a loaded machine busy.
+const MESSAGE_WAIT: Duration = Duration::from_secs(300);
+/// How long the run may take to start and to finish.
+const RUN_WAIT: Duration = Duration::from_secs(300);
 
 /// Reads every subscription of `socket` until each has completed; checks that
 /// each got 1, 2, … up to DONE, then `complete`. Returns the DONE seq of each.
@@ -63,12 +66,6 @@ async fn follow(mut socket: Socket, subscriptions: usize) -> Vec<i64> {
 // On SQLite only: the PostgreSQL variant would double a load test's cost (the
 // run_events tests cover ordering across Redis and nodes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_subscribers_get_every_event_in_order_through_pause_and_resume() {
-    subscribers_through_pause_and_resume(200).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "load test: minutes on a debug build; run by hand"]
 async fn two_thousand_subscribers_get_every_event_in_order_through_pause_and_resume() {
     subscribers_through_pause_and_resume(2000).await;
 }
@@ -120,7 +117,7 @@ async fn subscribers_through_pause_and_resume(subscribers: usize) {
         followers.push((count, tokio::spawn(follow(socket, count))));
     }
 
-    wait_for(&app, &token, &run_id, Duration::from_secs(60), |run| {
+    wait_for(&app, &token, &run_id, RUN_WAIT, |run| {
         run["status"] == "RUNNING"
     })
     .await;
@@ -129,7 +126,7 @@ async fn subscribers_through_pause_and_resume(subscribers: usize) {
         act(&app, &token, "resumeRun", &run_id).await.ok();
     }
     target.open_gate();
-    let run = finished(&app, &token, &run_id).await;
+    let run = wait_for(&app, &token, &run_id, RUN_WAIT, is_final).await;
     assert_eq!(run["status"], "PASSED", "{run}");
     assert_eq!(run_state(&app, &token, &run_id).await["passed"], 21);
 

@@ -364,8 +364,18 @@ backend_test! {
         assert_eq!(paused.data("pauseRun.run.status"), "PAUSED");
         assert_eq!(act(&app, &token, "pauseRun", &run_id).await.code(), "CONFLICT");
         assert_eq!(act(&app, &token, "retryRun", &run_id).await.code(), "CONFLICT");
-        // In flight finishes, nothing new starts.
-        tokio::time::sleep(Duration::from_millis(900)).await;
+        // In flight finishes, nothing new starts: once no result is RUNNING, the
+        // counts hold still (the second read looks for a case started after it).
+        let in_flight = "query($id: ID!) { run(id: $id) { results(status: RUNNING) { totalCount } } }";
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let running = app.graphql(Some(&token), in_flight, json!({ "id": run_id })).await.ok();
+            if running.data("run.results.totalCount") == 0 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the case in flight never finished");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let held = run_state(&app, &token, &run_id).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         let still = run_state(&app, &token, &run_id).await;
