@@ -1,11 +1,12 @@
 //! The node's state, built once in `main` (or a test) and passed down.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::sync::watch;
 
+use crate::auth::cache::SessionCache;
 use crate::auth::password::{default_concurrency, Passwords};
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
@@ -29,6 +30,8 @@ pub struct App {
     pub tokens: TokenIssuer,
     /// Seals and opens secrets stored in the database.
     pub secrets: SecretBox,
+    /// Sessions and users checked in the last few seconds.
+    pub sessions: Arc<SessionCache>,
     /// Counts login and registration attempts.
     pub rate_limiter: RateLimiter,
     /// Prometheus metrics.
@@ -88,12 +91,16 @@ impl App {
         let passwords = Passwords::new(hash_concurrency)
             .await
             .map_err(|error| anyhow::anyhow!("{error}"))?;
-        Ok(Arc::new(Self {
+        let sessions = Arc::new(SessionCache::new(Duration::from_secs(
+            config.auth.session_cache_seconds,
+        )));
+        let app = Arc::new(Self {
             config,
             db,
             bus,
             tokens,
             secrets,
+            sessions,
             rate_limiter,
             metrics,
             passwords,
@@ -102,7 +109,9 @@ impl App {
             probe_network: ProbeNetwork::new(egress.clone()),
             egress,
             shutdown: watch::channel(false).0,
-        }))
+        });
+        app.sessions.listen(&app.bus, app.shutdown_requested());
+        Ok(app)
     }
 
     /// Tells long-lived work (WebSockets, background jobs) to stop.

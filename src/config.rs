@@ -185,6 +185,11 @@ pub struct AuthConfig {
     /// turn. Unset: one per core.
     #[arg(long, env = "TIDEWATCH_PASSWORD_HASH_CONCURRENCY")]
     pub password_hash_concurrency: Option<usize>,
+    /// How long a checked session (token family and user) is trusted before it is
+    /// read again, in seconds; 0 reads it on every request. Logout, revocation and
+    /// account changes clear it on every node at once (several nodes need Redis).
+    #[arg(long, env = "TIDEWATCH_SESSION_CACHE_SECONDS", default_value_t = 5)]
+    pub session_cache_seconds: u64,
     /// Who may create projects: `everyone` or `admins`.
     #[arg(long, env = "TIDEWATCH_PROJECT_CREATION", value_enum, default_value_t = ProjectCreation::Everyone)]
     pub project_creation: ProjectCreation,

@@ -6,6 +6,7 @@
 //! without the check.
 
 pub mod argon2id;
+pub mod cache;
 pub mod families;
 pub mod graphql;
 pub mod password;
@@ -116,11 +117,21 @@ pub fn parse_bearer(header: &str) -> Option<String> {
 }
 
 /// Checks an access token: signature, expiry, live session, active user.
+/// The session and user come from the [`cache::SessionCache`] when it checked
+/// them in the last few seconds; writes that change them clear it.
 pub async fn authenticate(app: &App, bearer: Option<&str>) -> AppResult<Viewer> {
     let token =
         bearer.ok_or_else(|| AppError::Unauthenticated("authentication required".into()))?;
     let invalid = || AppError::Unauthenticated("invalid or expired token".into());
     let claims = app.tokens.verify_access_token(token).ok_or_else(invalid)?;
+    if let Some(viewer) = app.sessions.get(&claims.fam) {
+        return if viewer.user.id == claims.sub {
+            Ok(viewer)
+        } else {
+            Err(invalid())
+        };
+    }
+    let ticket = app.sessions.ticket();
     let family = TokenFamilyRow::find(&app.db, &claims.fam)
         .await?
         .ok_or_else(invalid)?;
@@ -133,10 +144,12 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> AppResult<Viewer> 
     if !user.active {
         return Err(AppError::Unauthenticated("account is deactivated".into()));
     }
-    Ok(Viewer {
+    let viewer = Viewer {
         user,
         family_id: family.id,
-    })
+    };
+    app.sessions.store(ticket, &viewer);
+    Ok(viewer)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::users::model::UserRow;
 
+use super::cache::forget_user;
 use super::families::{reasons, RefreshTokenRow, TokenFamilyRow};
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use super::Viewer;
@@ -68,6 +69,7 @@ pub async fn refresh_session(app: &App, presented: &str) -> AppResult<IssuedToke
 /// Ends the caller's login session: its refresh tokens and access tokens stop working.
 pub async fn close_session(app: &App, viewer: &Viewer) -> AppResult<()> {
     TokenFamilyRow::revoke(&app.db, &viewer.family_id, reasons::LOGOUT, now()).await?;
+    forget_user(app, viewer.id()).await;
     Ok(())
 }
 
@@ -81,13 +83,22 @@ pub async fn close_other_sessions(app: &App, viewer: &Viewer) -> AppResult<()> {
         now(),
     )
     .await?;
+    forget_user(app, viewer.id()).await;
     Ok(())
 }
 
 async fn revoke_for_reuse(app: &App, family_id: &str) -> AppError {
     tracing::warn!(family_id, "refresh token reused; revoking its session");
-    match TokenFamilyRow::revoke(&app.db, family_id, reasons::REUSE, now()).await {
-        Ok(()) => AppError::Unauthenticated("refresh token was already used".into()),
+    if let Err(error) = TokenFamilyRow::revoke(&app.db, family_id, reasons::REUSE, now()).await {
+        return error.into();
+    }
+    match TokenFamilyRow::find(&app.db, family_id).await {
+        Ok(family) => {
+            if let Some(family) = family {
+                forget_user(app, &family.user_id).await;
+            }
+            AppError::Unauthenticated("refresh token was already used".into())
+        }
         Err(error) => error.into(),
     }
 }

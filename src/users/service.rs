@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use crate::app::App;
+use crate::auth::cache::forget_user;
 use crate::auth::service::{close_other_sessions, open_session, IssuedTokens};
 use crate::auth::throttle::{self, LoginAdmission, LoginSubject};
 use crate::auth::{AdminViewer, Viewer};
@@ -186,6 +187,7 @@ pub async fn update_account(
         outcome,
         "the last active admin cannot be demoted or deactivated",
     )?;
+    forget_user(app, id).await;
     notify_account_changes(app, &before, &after).await?;
     Ok(after)
 }
@@ -193,7 +195,9 @@ pub async fn update_account(
 /// An admin deletes an account. The last active admin cannot be deleted.
 pub async fn delete_account(app: &App, admin: &AdminViewer, id: &str) -> AppResult<UserRow> {
     let outcome = UserRow::delete_keeping_an_admin(&app.db, admin.viewer().id(), id).await?;
-    admin_rule_result(outcome, "the last active admin cannot be deleted")
+    let deleted = admin_rule_result(outcome, "the last active admin cannot be deleted")?;
+    forget_user(app, id).await;
+    Ok(deleted)
 }
 
 /// The written value, or the error a refused write under the last-admin rule answers.
@@ -230,9 +234,9 @@ async fn record_login(app: &App, user: UserRow) -> AppResult<UserRow> {
         last_login_at: Some(now()),
         ..UserChanges::default()
     };
-    Ok(UserRow::update(&app.db, &user.id, &changes)
-        .await?
-        .unwrap_or(user))
+    let updated = UserRow::update(&app.db, &user.id, &changes).await?;
+    forget_user(app, &user.id).await;
+    Ok(updated.unwrap_or(user))
 }
 
 /// `CONFLICT` when another account (not `except_id`) has this username or email.

@@ -26,6 +26,7 @@ mod run_events_load;
 mod runs;
 mod schema;
 mod servers;
+mod session_cache;
 mod storage;
 mod tasks;
 mod throttling;
