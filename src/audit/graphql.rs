@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::error::{AppError, GqlResult};
-use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
+use crate::graphql::pagination::{
+    page_complexity, total_count_selected, CursorConnection, PageRequest,
+};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
 
@@ -115,7 +117,11 @@ impl AuditQuery {
             Some(page.fetch_limit()),
         )
         .await?;
-        let total = AuditRow::count(&mut conn, access.scope(), &filter).await?;
+        let total = if total_count_selected(ctx) {
+            AuditRow::count(&mut conn, access.scope(), &filter).await?
+        } else {
+            0
+        };
         Ok(page.connection(rows, total, |row| &row.id, AuditEntry))
     }
 

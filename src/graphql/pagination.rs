@@ -35,6 +35,13 @@ pub struct ConnectionTotals {
     pub total_count: i64,
 }
 
+/// True when the connection field being resolved selects `totalCount`, so a
+/// list runs its `COUNT` only for a client that asked for it (the connection
+/// answers 0 otherwise, which nobody sees).
+pub fn total_count_selected(ctx: &async_graphql::Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
 /// A connection whose GraphQL type names come from `Name` and `EdgeName`.
 pub type CursorConnection<Node, Name, EdgeName> =
     Connection<String, Node, ConnectionTotals, EmptyFields, Name, EdgeName>;

@@ -14,7 +14,7 @@ use async_graphql::http::{WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS
 use async_graphql::Data;
 use futures_util::{future, SinkExt, StreamExt};
 use poem::http::header;
-use poem::web::websocket::{Message, WebSocket, WebSocketStream};
+use poem::web::websocket::{Message, WebSocket, WebSocketConfig, WebSocketStream};
 use poem::{IntoResponse, Request, Response};
 use tokio::sync::mpsc;
 
@@ -25,6 +25,10 @@ use crate::schema::TidewatchSchema;
 
 /// Close code sent to every socket when the node shuts down (RFC 6455 "going away").
 const GOING_AWAY: u16 = 1001;
+/// Close code for a frame that breaks the WebSocket protocol.
+const PROTOCOL_ERROR: u16 = 1002;
+/// Close code for a message larger than the node accepts.
+const MESSAGE_TOO_BIG: u16 = 1009;
 
 /// How long a closing socket waits for the client's close frame.
 const CLOSE_HANDSHAKE_GRACE: Duration = Duration::from_secs(2);
@@ -72,10 +76,24 @@ pub fn upgrade(
             .as_socket_addr()
             .map(|address| address.ip()),
     );
+    let max_message = app.config.limits.max_body_bytes;
     socket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .config(socket_config(max_message))
         .on_upgrade(move |stream| serve(stream, schema, app, protocol, client, sockets))
         .into_response()
+}
+
+/// Buffers sized for many mostly idle sockets that carry small messages: the
+/// read buffer starts at 4 KiB (it grows for a larger message) instead of the
+/// 128 KiB allocated up front by default, each message is written out at once,
+/// and a message may be no larger than a request body.
+fn socket_config(max_message: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
 }
 
 /// Decrements the open-socket gauge, and releases the socket's hold on
@@ -107,8 +125,15 @@ async fn serve(
     let shutdown = app.shutdown_requested();
     futures_util::pin_mut!(shutdown);
     let (mut sink, incoming) = stream.split();
+    let refused = Arc::new(std::sync::Mutex::new(None));
+    let read_error = refused.clone();
     let incoming = incoming
-        .take_while(|message| future::ready(message.is_ok()))
+        .take_while(move |message| {
+            if let Err(error) = message {
+                *read_error.lock().expect("read error lock") = Some(close_for(error));
+            }
+            future::ready(message.is_ok())
+        })
         .filter_map(|message| {
             future::ready(match message {
                 Ok(message) if message.is_text() || message.is_binary() => {
@@ -134,7 +159,15 @@ async fn serve(
                     return;
                 }
                 None => {
-                    let _ = sink.close().await;
+                    let refused = refused.lock().expect("read error lock").take();
+                    match refused {
+                        Some((code, reason)) => {
+                            let _ = sink.send(Message::close_with(code, reason)).await;
+                        }
+                        None => {
+                            let _ = sink.close().await;
+                        }
+                    }
                     return;
                 }
             },
@@ -150,6 +183,18 @@ async fn serve(
                 return;
             }
         }
+    }
+}
+
+/// The close frame that answers a message the socket could not read: 1009
+/// for one past the size limit, 1002 for any other violation of the protocol.
+/// (On a connection that broke, the frame goes nowhere.)
+fn close_for(error: &std::io::Error) -> (u16, &'static str) {
+    let text = error.to_string();
+    if text.contains("too long") || text.contains("too big") {
+        (MESSAGE_TOO_BIG, "message too big")
+    } else {
+        (PROTOCOL_ERROR, "unreadable message")
     }
 }
 

@@ -10,7 +10,9 @@ use crate::app::App;
 use crate::cases::spec::KeyValue;
 use crate::connection_names;
 use crate::error::{AppError, GqlResult, GraphqlError};
-use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
+use crate::graphql::pagination::{
+    page_complexity, total_count_selected, CursorConnection, PageRequest,
+};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
 
@@ -140,7 +142,11 @@ impl Run {
         let status = status.map(CaseResultStatus::as_str);
         let db = &ctx.app().db;
         let rows = RunCaseRow::page(db, &self.0.id, status, offset, page.fetch_limit()).await?;
-        let total = RunCaseRow::count(db, &self.0.id, status).await?;
+        let total = if total_count_selected(ctx) {
+            RunCaseRow::count(db, &self.0.id, status).await?
+        } else {
+            0
+        };
         Ok(page.offset_connection(rows, total, offset, CaseResult))
     }
 
@@ -545,7 +551,11 @@ impl RunQuery {
             page.fetch_limit(),
         )
         .await?;
-        let total = RunRow::count(db, access.project_id(), &filter).await?;
+        let total = if total_count_selected(ctx) {
+            RunRow::count(db, access.project_id(), &filter).await?
+        } else {
+            0
+        };
         Ok(page.connection(rows, total, |row| &row.id, Run))
     }
 

@@ -311,5 +311,21 @@ backend_test! {
         }
         assert_eq!(statements[0], statements[1], "10 and 100 cases: {statements:?}");
         assert!(statements[1] <= 10, "{statements:?}");
+
+        // The COUNT runs only for a client that selects totalCount.
+        let mut fewest = [u64::MAX; 2];
+        for _ in 0..3 {
+            for (index, fields) in ["nodes { id }", "totalCount nodes { id }"].iter().enumerate() {
+                let query = format!("query($p: ID!) {{ cases(projectId: $p, first: 5) {{ {fields} }} }}");
+                let before = app.app.db.statements_run();
+                let reply = app.graphql(Some(&ada.access_token), &query, json!({ "p": project })).await.ok();
+                fewest[index] = fewest[index].min(app.app.db.statements_run() - before);
+                assert_eq!(reply.data("cases.nodes").as_array().unwrap().len(), 5);
+                if index == 1 {
+                    assert_eq!(reply.data("cases.totalCount"), 100);
+                }
+            }
+        }
+        assert_eq!(fewest[1], fewest[0] + 1, "{fewest:?}");
     }
 }

@@ -267,3 +267,27 @@ backend_test! {
         assert!(replies[2]["errors"][0]["message"].as_str().unwrap().contains("batch is too complex"));
     }
 }
+
+backend_test! {
+    async fn oversize_websocket_messages_close_the_socket_with_1009(backend: Backend) {
+        let app = TestApp::builder(backend)
+            .config(|config| config.limits.max_body_bytes = 2048)
+            .start()
+            .await;
+        let admin = app.register("root").await;
+        let mut socket = app
+            .subscribed_socket(Protocol::TransportWs, json!({ "token": admin.access_token }))
+            .await;
+        let padding = "x".repeat(4096);
+        socket.subscribe("big", &format!("query {{ __typename }} # {padding}")).await;
+        let closed = socket.closed().await;
+        assert_eq!(closed.code, Some(1009), "{closed:?}");
+        assert_eq!(closed.reason, "message too big");
+        // A message within the limit is served, on a new socket.
+        let mut socket = app
+            .subscribed_socket(Protocol::TransportWs, json!({ "token": admin.access_token }))
+            .await;
+        socket.subscribe("ok", "query { __typename }").await;
+        assert_eq!(socket.next_payload().await["data"]["__typename"], "Query");
+    }
+}

@@ -10,7 +10,9 @@ use crate::cases::spec::{CaseKind, CaseSpec};
 use crate::connection_names;
 use crate::error::{AppError, GqlResult};
 use crate::graphql::loaders::Loaders;
-use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
+use crate::graphql::pagination::{
+    page_complexity, total_count_selected, CursorConnection, PageRequest,
+};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::graphql::Project;
 use crate::projects::model::ProjectRole;
@@ -192,7 +194,11 @@ impl CaseQuery {
             Some(page.fetch_limit()),
         )
         .await?;
-        let total = CaseRow::count(&mut conn, access.scope(), &filter).await?;
+        let total = if total_count_selected(ctx) {
+            CaseRow::count(&mut conn, access.scope(), &filter).await?
+        } else {
+            0
+        };
         Ok(page.offset_connection(rows, total, offset, Case))
     }
 }

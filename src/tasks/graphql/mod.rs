@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
 use crate::error::{GqlResult, GraphqlError};
-use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
+use crate::graphql::pagination::{
+    page_complexity, total_count_selected, CursorConnection, PageRequest,
+};
 use crate::graphql::ContextExt;
 use crate::projects::model::ProjectRole;
 
@@ -115,7 +117,11 @@ impl TaskQuery {
             page.fetch_limit(),
         )
         .await?;
-        let total = TaskRow::count(&mut conn, access.scope()).await?;
+        let total = if total_count_selected(ctx) {
+            TaskRow::count(&mut conn, access.scope()).await?
+        } else {
+            0
+        };
         Ok(page.connection(rows, total, |row| &row.id, Task))
     }
 

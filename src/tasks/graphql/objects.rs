@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::error::GqlResult;
-use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
+use crate::graphql::pagination::{
+    page_complexity, total_count_selected, CursorConnection, PageRequest,
+};
 use crate::graphql::{utc, ContextExt};
 use crate::runs::graphql::{Run, RunConnection, RunEdge};
 use crate::runs::model::{RunFilter, RunRow};
@@ -143,7 +145,11 @@ impl Task {
             page.fetch_limit(),
         )
         .await?;
-        let total = FireRow::count(&mut conn, &self.0.id).await?;
+        let total = if total_count_selected(ctx) {
+            FireRow::count(&mut conn, &self.0.id).await?
+        } else {
+            0
+        };
         Ok(page.connection(rows, total, |row| &row.id, TaskFire))
     }
 
@@ -169,7 +175,11 @@ impl Task {
             page.fetch_limit(),
         )
         .await?;
-        let total = RunRow::count(db, &self.0.project_id, &filter).await?;
+        let total = if total_count_selected(ctx) {
+            RunRow::count(db, &self.0.project_id, &filter).await?
+        } else {
+            0
+        };
         Ok(page.connection(rows, total, |row| &row.id, Run))
     }
 
