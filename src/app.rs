@@ -42,6 +42,8 @@ pub struct App {
     pub started_at: Instant,
     /// Runs cases; holds this node's id, worker slots and HTTP connection pool.
     pub executor: crate::runs::executor::Executor,
+    /// The shared bus subscriptions of runs with `runEvents` subscribers here.
+    pub run_hub: crate::runs::hub::RunHub,
     /// Which addresses outbound connections made for users may reach.
     pub egress: Arc<EgressPolicy>,
     /// What probes and connection tests connect through (under `egress`).
@@ -106,6 +108,7 @@ impl App {
             passwords,
             started_at: Instant::now(),
             executor: crate::runs::executor::Executor::new(egress.clone()),
+            run_hub: crate::runs::hub::RunHub::default(),
             probe_network: ProbeNetwork::new(egress.clone()),
             egress,
             shutdown: watch::channel(false).0,

@@ -9,6 +9,13 @@ pub fn run_topic(run_id: &str) -> String {
     format!("runs.{run_id}.events")
 }
 
+/// Topic telling the node that drives a run that its status changed (pause,
+/// resume, cancel): the driver reads the run again. Apart from the run's
+/// events, so that the driver never waits behind their fan-out.
+pub fn run_control_topic(run_id: &str) -> String {
+    format!("runs.{run_id}.control")
+}
+
 /// Topic carrying status changes of every run of a project.
 pub fn project_topic(project_id: &str) -> String {
     format!("projects.{project_id}.runs")

@@ -29,9 +29,9 @@ use crate::egress::EgressPolicy;
 use crate::notifications::model::NotificationKind;
 use crate::notifications::service::notify;
 
-use super::events::{counters, log_event, progress, run_topic, status_event};
+use super::events::{counters, log_event, progress, run_control_topic, status_event};
 use super::http_check::{request_placeholders, CaseContext, HttpCaseRun, HttpRunner};
-use super::model::{CaseCompletion, NewEvent, RunCaseRow, RunEventRow, RunRow, StoredResult};
+use super::model::{CaseCompletion, NewEvent, RunCaseRow, RunRow, StoredResult};
 use super::service::{publish, EnvironmentSnapshot};
 use super::state::RunStatus;
 use crate::tasks::steps::{StepOutcome, TaskStep};
@@ -178,7 +178,7 @@ async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
     let Some(run) = RunRow::find(&app.db, run_id).await? else {
         return Ok(());
     };
-    let mut events = Box::pin(app.bus.subscribe_json::<RunEventRow>(&run_topic(run_id)));
+    let mut control = app.bus.subscribe(&run_control_topic(run_id));
     let requeued = RunCaseRow::requeue_started(&app.db, run_id).await?;
     let cases = RunCaseRow::list_for_run(&app.db, run_id).await?;
     let mut driver = Driver::new(app, run, cases)?;
@@ -205,11 +205,7 @@ async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
                 }
                 driver.record_outcomes(done).await?;
             }
-            Some(event) = events.next() => {
-                if event.kind == "STATUS" {
-                    driver.refresh().await?;
-                }
-            }
+            Some(_) = control.next() => driver.refresh().await?,
             _ = renew.tick() => {
                 let deadline = app.executor.lease_deadline();
                 if !RunRow::renew_lease(&app.db, run_id, app.executor.node_id(), deadline).await? {

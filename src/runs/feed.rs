@@ -26,7 +26,6 @@ use futures_util::{stream, Stream, StreamExt};
 use crate::app::App;
 use crate::events::Live;
 
-use super::events::run_topic;
 use super::model::RunEventRow;
 
 /// How long a live event ahead of the next `seq` waits for the ones before it.
@@ -42,13 +41,13 @@ const READ_BATCH: i64 = 1000;
 pub struct RunEventFeed {
     app: Arc<App>,
     run_id: String,
-    live: Pin<Box<dyn Stream<Item = Live<RunEventRow>> + Send>>,
+    live: Pin<Box<dyn Stream<Item = Live<Arc<RunEventRow>>> + Send>>,
     /// The `seq` of the last event queued for the subscriber.
     queued: i64,
     /// Events in `seq` order, ready to hand out.
-    ready: VecDeque<RunEventRow>,
+    ready: VecDeque<Arc<RunEventRow>>,
     /// Live events that came ahead of their turn.
-    held: BTreeMap<i64, RunEventRow>,
+    held: BTreeMap<i64, Arc<RunEventRow>>,
     /// Storage must be read before waiting on the live side.
     must_read: bool,
     /// No read of storage has answered yet.
@@ -60,10 +59,7 @@ pub struct RunEventFeed {
 impl RunEventFeed {
     /// Subscribes to `run_id`'s events after `after_seq` (the caller has checked access).
     pub fn open(app: Arc<App>, run_id: &str, after_seq: i64) -> Self {
-        let live = Box::pin(
-            app.bus
-                .subscribe_json_marking_gaps::<RunEventRow>(&run_topic(run_id)),
-        );
+        let live = Box::pin(app.run_hub.subscribe(&app.bus, run_id));
         Self {
             app,
             run_id: run_id.to_owned(),
@@ -78,7 +74,7 @@ impl RunEventFeed {
     }
 
     /// The feed as a stream that ends after DONE.
-    pub fn into_stream(self) -> impl Stream<Item = RunEventRow> + Send {
+    pub fn into_stream(self) -> impl Stream<Item = Arc<RunEventRow>> + Send {
         stream::unfold(self, |mut feed| async move {
             let event = feed.next().await?;
             Some((event, feed))
@@ -86,7 +82,7 @@ impl RunEventFeed {
     }
 
     /// The event with the next `seq`, or `None` once DONE has been handed out.
-    pub async fn next(&mut self) -> Option<RunEventRow> {
+    pub async fn next(&mut self) -> Option<Arc<RunEventRow>> {
         loop {
             if self.finished {
                 return None;
@@ -124,7 +120,7 @@ impl RunEventFeed {
         }
     }
 
-    fn queue(&mut self, event: RunEventRow) {
+    fn queue(&mut self, event: Arc<RunEventRow>) {
         self.queued = event.seq;
         self.ready.push_back(event);
     }
@@ -163,7 +159,7 @@ impl RunEventFeed {
             if event.seq != self.queued + 1 {
                 break;
             }
-            self.queue(event);
+            self.queue(Arc::new(event));
         }
         let queued = self.queued;
         self.held.retain(|seq, _| *seq > queued);

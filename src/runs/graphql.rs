@@ -165,7 +165,10 @@ impl Run {
             MAX_EVENTS_PER_READ,
         )
         .await?;
-        Ok(rows.into_iter().map(RunEvent).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| RunEvent(Arc::new(row)))
+            .collect())
     }
 
     /// The run's stored events after `afterSeq`, in order (at most 1000).
@@ -183,7 +186,10 @@ impl Run {
             MAX_EVENTS_PER_READ,
         )
         .await?;
-        Ok(rows.into_iter().map(RunEvent).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| RunEvent(Arc::new(row)))
+            .collect())
     }
 
     /// The run's summary: counts, pass rate, latency percentiles, slowest cases, failures.
@@ -360,7 +366,7 @@ pub enum RunEventKind {
 }
 
 /// One numbered event of a run.
-pub struct RunEvent(pub RunEventRow);
+pub struct RunEvent(pub Arc<RunEventRow>);
 
 /// One numbered event of a run (the live protocol of DESIGN.md).
 #[Object]

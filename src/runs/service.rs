@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::projects::access::{ProjectAccess, ProjectScope};
 use crate::projects::model::{ProjectRole, ProjectRow};
 
-use super::events::{project_topic, run_topic, status_event};
+use super::events::{project_topic, run_control_topic, run_topic, status_event};
 use super::model::{RunCaseRow, RunEventRow, RunRow};
 use super::state::{next_status, RunAction, RunStatus, ACTIVE_STATUSES};
 
@@ -294,6 +294,16 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
     // Stored already: subscribers that miss it read it from the database.
     if let Err(error) = app.bus.publish_json(&run_topic(&run.id), event).await {
         tracing::warn!(%error, run_id = run.id, seq = event.seq, "run event stored but not published");
+    }
+    if event.kind == "STATUS" {
+        let control = app
+            .bus
+            .publish(&run_control_topic(&run.id), run.status.clone())
+            .await;
+        if let Err(error) = control {
+            // The driver also reads the run at every lease renewal.
+            tracing::warn!(%error, run_id = run.id, "run status change not signalled to its driver");
+        }
     }
     let dashboard = match event.kind.as_str() {
         "STATUS" => !RunStatus::from_stored(&run.status).is_final(),

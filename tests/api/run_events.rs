@@ -322,3 +322,73 @@ async fn a_postgres_restart_mid_run_is_survived_exactly() {
     assert_eq!(seen.iter().filter(|e| e["kind"] == "DONE").count(), 1);
     assert_eq!(seen, events(&app, &token, &run_id, 0).await);
 }
+
+backend_test! {
+    async fn subscribers_of_one_run_share_one_bus_subscription_per_node(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let target = TargetServer::start().await;
+        let owner = app.register("owner").await;
+        let token = owner.access_token.clone();
+        let project = app.create_project(&token, "shared").await;
+        let gated = crate::runs::get(&target.url("/gate"), json!([{ "status": { "equals": 200 } }]));
+        crate::runs::case(&app, &token, &project, "gate", gated).await;
+        let run_id = start(&app, &token, json!({ "projectId": project })).await;
+        let topic = tidewatch::runs::events::run_topic(&run_id);
+
+        let mut sockets = Vec::new();
+        for _ in 0..2 {
+            let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": token })).await;
+            for id in ["a", "b", "c"] {
+                socket.subscribe(id, &run_events(&run_id, 0)).await;
+            }
+            sockets.push(socket);
+        }
+        // Each of the six subscribers has had an event: all six feeds are open.
+        for socket in &mut sockets {
+            let mut seen = std::collections::HashSet::new();
+            while seen.len() < 3 {
+                let message = socket.next_json().await.expect("socket open");
+                assert_eq!(message["type"], "next", "{message}");
+                seen.insert(message["id"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        assert_eq!(app.app.run_hub.runs(), 1);
+        assert_eq!(app.app.bus.subscribers(&topic), 1, "one bus subscription for six subscribers");
+
+        target.open_gate();
+        let mut kinds = Vec::new();
+        for socket in &mut sockets {
+            kinds.extend(last_kinds(socket, &["a", "b", "c"]).await);
+        }
+        assert!(kinds.iter().all(|kind| kind == "DONE"), "{kinds:?}");
+        drop(sockets);
+        crate::support::wait::until("the shared subscription ends with its subscribers", || async {
+            let (runs, live) = (app.app.run_hub.runs(), app.app.bus.subscribers(&topic));
+            if runs == 0 && live == 0 { Ok(()) } else { Err((runs, live)) }
+        }).await;
+        finished(&app, &token, &run_id).await;
+    }
+}
+
+/// The kind of the last event of each subscription on `socket`, once all have completed.
+async fn last_kinds(socket: &mut Socket, ids: &[&str]) -> Vec<String> {
+    let mut last: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut completed = 0;
+    while completed < ids.len() {
+        let message = socket.next_json().await.expect("socket open");
+        let id = message["id"].as_str().unwrap_or_default().to_owned();
+        match message["type"].as_str() {
+            Some("next") => {
+                let kind = message["payload"]["data"]["runEvents"]["kind"]
+                    .as_str()
+                    .unwrap_or_default();
+                last.insert(id, kind.to_owned());
+            }
+            Some("complete") => completed += 1,
+            _ => {}
+        }
+    }
+    ids.iter()
+        .map(|id| last.get(*id).cloned().unwrap_or_default())
+        .collect()
+}
