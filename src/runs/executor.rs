@@ -399,62 +399,82 @@ impl<'a> Driver<'a> {
         Ok(false)
     }
 
-    /// Starts ready cases while the run has free workers.
+    /// Starts ready cases while the run has free workers: their CASE_STARTED
+    /// events are stored in one transaction and published before any request goes out.
     async fn dispatch(&mut self) -> anyhow::Result<()> {
         let max_workers = usize::try_from(self.run.max_workers.max(1)).unwrap_or(1);
-        while self.in_flight_cases.len() < max_workers {
+        let mut starting = Vec::new();
+        while self.in_flight_cases.len() + starting.len() < max_workers {
             let ready = self
                 .pending
                 .iter()
                 .position(|index| self.needs[*index].iter().all(|need| self.finished[*need]))
                 // A capture cycle (or a capture that never comes) must not stall the run.
                 .or_else(|| {
-                    (self.in_flight_cases.is_empty() && !self.pending.is_empty()).then_some(0)
+                    let idle = self.in_flight_cases.is_empty() && starting.is_empty();
+                    (idle && !self.pending.is_empty()).then_some(0)
                 });
             let Some(position) = ready else { break };
-            let index = self.pending.remove(position);
-            let case = &self.cases[index];
-            let started = NewEvent {
-                kind: "CASE_STARTED",
-                payload: json!({ "runCaseId": case.id, "caseId": case.case_id, "name": case.name, "position": case.position }),
-            };
-            let event =
-                RunRow::start_case(&self.app.db, &self.run.id, &case.id, &started, now()).await?;
-            publish(self.app, &self.run, &event).await;
-            if let Some(step) = self.steps[index].clone() {
-                let app = self.app.clone();
-                let project_id = self.run.project_id.clone();
-                self.in_flight_cases.insert(index);
-                self.in_flight.spawn(async move {
-                    (index, Finished::Step(step.perform(&app, &project_id).await))
-                });
-                continue;
-            }
-            let Some(spec) = self.specs[index].clone() else {
-                continue;
-            };
-            let dispatch = Dispatch {
-                index,
-                spec,
-                variables: self.variables.clone(),
-                default_headers: self.default_headers.clone(),
-                secrets: self.secrets.clone(),
-            };
-            let runner = self.app.executor.runner.clone();
-            let slots = self.app.executor.slots.clone();
-            self.in_flight_cases.insert(index);
-            self.in_flight.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                let ctx = CaseContext {
-                    variables: &dispatch.variables,
-                    default_headers: &dispatch.default_headers,
-                    secrets: &dispatch.secrets,
+            starting.push(self.pending.remove(position));
+        }
+        if starting.is_empty() {
+            return Ok(());
+        }
+        let starts: Vec<(String, NewEvent)> = starting
+            .iter()
+            .map(|index| {
+                let case = &self.cases[*index];
+                let started = NewEvent {
+                    kind: "CASE_STARTED",
+                    payload: json!({ "runCaseId": case.id, "caseId": case.case_id, "name": case.name, "position": case.position }),
                 };
-                let case_run = runner.run(&dispatch.spec, &ctx).await;
-                (dispatch.index, Finished::Http(Box::new(case_run)))
-            });
+                (case.id.clone(), started)
+            })
+            .collect();
+        let events = RunRow::start_cases(&self.app.db, &self.run.id, &starts, now()).await?;
+        for event in &events {
+            publish(self.app, &self.run, event).await;
+        }
+        for index in starting {
+            self.launch(index);
         }
         Ok(())
+    }
+
+    /// Sends a started case on its way (a task step, or an HTTP check on a worker slot).
+    fn launch(&mut self, index: usize) {
+        if let Some(step) = self.steps[index].clone() {
+            let app = self.app.clone();
+            let project_id = self.run.project_id.clone();
+            self.in_flight_cases.insert(index);
+            self.in_flight.spawn(async move {
+                (index, Finished::Step(step.perform(&app, &project_id).await))
+            });
+            return;
+        }
+        let Some(spec) = self.specs[index].clone() else {
+            return;
+        };
+        let dispatch = Dispatch {
+            index,
+            spec,
+            variables: self.variables.clone(),
+            default_headers: self.default_headers.clone(),
+            secrets: self.secrets.clone(),
+        };
+        let runner = self.app.executor.runner.clone();
+        let slots = self.app.executor.slots.clone();
+        self.in_flight_cases.insert(index);
+        self.in_flight.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            let ctx = CaseContext {
+                variables: &dispatch.variables,
+                default_headers: &dispatch.default_headers,
+                secrets: &dispatch.secrets,
+            };
+            let case_run = runner.run(&dispatch.spec, &ctx).await;
+            (dispatch.index, Finished::Http(Box::new(case_run)))
+        });
     }
 
     /// Stores finished cases (captures feed the cases still to come).

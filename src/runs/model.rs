@@ -450,22 +450,26 @@ impl RunRow {
         })
     }
 
-    /// Marks a case started and appends its event.
-    pub async fn start_case(
+    /// Marks cases started and appends their events, in one transaction (the
+    /// driver starts every case a free worker can take at once).
+    pub async fn start_cases(
         db: &Database,
         id: &str,
-        run_case_id: &str,
-        event: &NewEvent,
+        starts: &[(String, NewEvent)],
         at: NaiveDateTime,
-    ) -> DbResult<RunEventRow> {
+    ) -> DbResult<Vec<RunEventRow>> {
         db_run!(db, |conn| {
             Ok(conn
                 .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    diesel::update(run_cases::table.find(run_case_id))
-                        .set(run_cases::status.eq("RUNNING"))
-                        .execute(conn)
-                        .await?;
-                    Ok(append_event!(conn, id, event, at))
+                    let mut events = Vec::with_capacity(starts.len());
+                    for (run_case_id, event) in starts {
+                        diesel::update(run_cases::table.find(run_case_id))
+                            .set(run_cases::status.eq("RUNNING"))
+                            .execute(conn)
+                            .await?;
+                        events.push(append_event!(conn, id, event, at));
+                    }
+                    Ok(events)
                 })
                 .await?)
         })
