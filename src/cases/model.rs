@@ -37,6 +37,60 @@ pub struct CaseRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// A stored case without its spec: what a list that does not show specs reads.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases)]
+pub struct CaseHeadRow {
+    pub id: String,
+    pub project_id: String,
+    pub kind: CaseKind,
+    pub name: String,
+    pub description: String,
+    pub tags: Json<Vec<String>>,
+    pub priority: i32,
+    pub active: bool,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl CaseRow {
+    /// The case's columns apart from its spec, and the spec.
+    pub fn split(self) -> (CaseHeadRow, CaseSpec) {
+        let Self {
+            id,
+            project_id,
+            kind,
+            name,
+            description,
+            tags,
+            priority,
+            active,
+            spec,
+            created_by,
+            updated_by,
+            created_at,
+            updated_at,
+        } = self;
+        let head = CaseHeadRow {
+            id,
+            project_id,
+            kind,
+            name,
+            description,
+            tags,
+            priority,
+            active,
+            created_by,
+            updated_by,
+            created_at,
+            updated_at,
+        };
+        (head, spec.0)
+    }
+}
+
 /// Changes to a case; `None` leaves a column as it is.
 #[derive(Debug, Default, Clone, AsChangeset)]
 #[diesel(table_name = cases)]
@@ -119,6 +173,39 @@ macro_rules! filtered_cases {
             );
         }
         query
+    }};
+}
+
+/// [`filtered_cases!`] sorted by `order` (ties broken by id), from `offset`, at most `limit`.
+macro_rules! ordered_page {
+    ($scope:expr, $filter:expr, $order:expr, $offset:expr, $limit:expr) => {{
+        let (field, direction): (CaseOrderField, SortDirection) = $order;
+        let mut query = filtered_cases!($scope, $filter).offset($offset);
+        if let Some(limit) = $limit {
+            query = query.limit(limit);
+        }
+        match (field, direction == SortDirection::Desc) {
+            (CaseOrderField::CreatedAt, false) => {
+                query.order((cases::created_at.asc(), cases::id.asc()))
+            }
+            (CaseOrderField::CreatedAt, true) => {
+                query.order((cases::created_at.desc(), cases::id.desc()))
+            }
+            (CaseOrderField::UpdatedAt, false) => {
+                query.order((cases::updated_at.asc(), cases::id.asc()))
+            }
+            (CaseOrderField::UpdatedAt, true) => {
+                query.order((cases::updated_at.desc(), cases::id.desc()))
+            }
+            (CaseOrderField::Name, false) => query.order((cases::name.asc(), cases::id.asc())),
+            (CaseOrderField::Name, true) => query.order((cases::name.desc(), cases::id.desc())),
+            (CaseOrderField::Priority, false) => {
+                query.order((cases::priority.asc(), cases::id.asc()))
+            }
+            (CaseOrderField::Priority, true) => {
+                query.order((cases::priority.desc(), cases::id.desc()))
+            }
+        }
     }};
 }
 
@@ -240,36 +327,23 @@ impl CaseRow {
         limit: Option<i64>,
     ) -> DbResult<Vec<Self>> {
         db_run!(conn, |conn| {
-            let mut query = filtered_cases!(scope, filter)
-                .select(Self::as_select())
-                .offset(offset);
-            if let Some(limit) = limit {
-                query = query.limit(limit);
-            }
-            let descending = order.1 == SortDirection::Desc;
-            query = match (order.0, descending) {
-                (CaseOrderField::CreatedAt, false) => {
-                    query.order((cases::created_at.asc(), cases::id.asc()))
-                }
-                (CaseOrderField::CreatedAt, true) => {
-                    query.order((cases::created_at.desc(), cases::id.desc()))
-                }
-                (CaseOrderField::UpdatedAt, false) => {
-                    query.order((cases::updated_at.asc(), cases::id.asc()))
-                }
-                (CaseOrderField::UpdatedAt, true) => {
-                    query.order((cases::updated_at.desc(), cases::id.desc()))
-                }
-                (CaseOrderField::Name, false) => query.order((cases::name.asc(), cases::id.asc())),
-                (CaseOrderField::Name, true) => query.order((cases::name.desc(), cases::id.desc())),
-                (CaseOrderField::Priority, false) => {
-                    query.order((cases::priority.asc(), cases::id.asc()))
-                }
-                (CaseOrderField::Priority, true) => {
-                    query.order((cases::priority.desc(), cases::id.desc()))
-                }
-            };
-            Ok(query.load(conn).await?)
+            let query = ordered_page!(scope, filter, order, offset, limit);
+            Ok(query.select(Self::as_select()).load(conn).await?)
+        })
+    }
+
+    /// [`CaseRow::page`] without the specs.
+    pub async fn page_heads(
+        conn: &mut Conn,
+        scope: &ProjectScope,
+        filter: &CaseFilter,
+        order: (CaseOrderField, SortDirection),
+        offset: i64,
+        limit: Option<i64>,
+    ) -> DbResult<Vec<CaseHeadRow>> {
+        db_run!(conn, |conn| {
+            let query = ordered_page!(scope, filter, order, offset, limit);
+            Ok(query.select(CaseHeadRow::as_select()).load(conn).await?)
         })
     }
 

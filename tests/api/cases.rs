@@ -327,5 +327,24 @@ backend_test! {
             }
         }
         assert_eq!(fewest[1], fewest[0] + 1, "{fewest:?}");
+
+        // Specs are read when the selection shows them, however it spells that.
+        for selection in [
+            "nodes { spec { http { request { url } } } }",
+            "edges { node { ...Spec } }",
+            "nodes { ... on Case { spec { http { request { url } } } } }",
+        ] {
+            let query = format!("query($p: ID!) {{ cases(projectId: $p, first: 3) {{ {selection} }} }}
+                fragment Spec on Case {{ spec {{ http {{ request {{ url }} }} }} }}");
+            let query = if selection.contains("...Spec") { query } else { query.split("fragment").next().unwrap().to_owned() };
+            let reply = app.graphql(Some(&ada.access_token), &query, json!({ "p": project })).await.ok();
+            let cases = &reply.0["data"]["cases"];
+            let urls: Vec<&Value> = match cases["nodes"].as_array() {
+                Some(nodes) => nodes.iter().map(|node| &node["spec"]["http"]["request"]["url"]).collect(),
+                None => cases["edges"].as_array().unwrap().iter().map(|edge| &edge["node"]["spec"]["http"]["request"]["url"]).collect(),
+            };
+            assert_eq!(urls.len(), 3, "{selection}");
+            assert!(urls.iter().all(|url| *url == "http://x/"), "{selection}: {urls:?}");
+        }
     }
 }

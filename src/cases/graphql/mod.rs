@@ -1,10 +1,12 @@
 //! GraphQL for cases: find, write, copy, bulk-activate; moving cases in and
 //! out (import, OpenAPI generation, export) in `transfer`.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use crate::cases::model::{CaseFilter, CaseOrderField, CaseRow, SortDirection};
+use crate::cases::model::{CaseFilter, CaseHeadRow, CaseOrderField, CaseRow, SortDirection};
 use crate::cases::service::{self, CaseEdit, NewCase};
 use crate::cases::spec::{CaseKind, CaseSpec};
 use crate::connection_names;
@@ -24,15 +26,34 @@ pub use transfer::{CaseTransferMutation, CaseTransferQuery};
 
 connection_names!(CaseConnection, CaseEdge);
 
-/// A test case.
-pub struct Case(pub CaseRow);
+/// A test case; lists that do not select `spec` leave it unread.
+pub struct Case {
+    row: CaseHeadRow,
+    spec: Option<CaseSpec>,
+}
+
+impl Case {
+    /// A case read in full.
+    pub fn new(row: CaseRow) -> Self {
+        let (row, spec) = row.split();
+        Self {
+            row,
+            spec: Some(spec),
+        }
+    }
+
+    /// A case read without its spec (read on demand should `spec` be asked for).
+    pub fn head(row: CaseHeadRow) -> Self {
+        Self { row, spec: None }
+    }
+}
 
 /// A test case: an HTTP check, a load test, a pytest script or browser steps.
 #[Object]
 impl Case {
     /// Unique id.
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.row.id.clone())
     }
 
     /// The project it belongs to.
@@ -40,7 +61,7 @@ impl Case {
         let loaders = ctx.data_unchecked::<Loaders>();
         let row = loaders
             .projects
-            .load_one(self.0.project_id.clone())
+            .load_one(self.row.project_id.clone())
             .await?
             .ok_or(AppError::NotFound("project"))?;
         Ok(Project::listed(row, None))
@@ -48,37 +69,46 @@ impl Case {
 
     /// The kind, decided by which spec field is set.
     async fn kind(&self) -> CaseKind {
-        self.0.kind
+        self.row.kind
     }
 
     /// Name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
 
     /// Free text.
     async fn description(&self) -> &str {
-        &self.0.description
+        &self.row.description
     }
 
     /// Labels for finding and running cases together.
     async fn tags(&self) -> &[String] {
-        &self.0.tags
+        &self.row.tags
     }
 
     /// 0 (most urgent) to 9.
     async fn priority(&self) -> i32 {
-        self.0.priority
+        self.row.priority
     }
 
     /// Inactive cases are kept but not run.
     async fn active(&self) -> bool {
-        self.0.active
+        self.row.active
     }
 
     /// The typed spec, exactly as written.
-    async fn spec(&self) -> &CaseSpec {
-        &self.0.spec
+    async fn spec(&self, ctx: &Context<'_>) -> GqlResult<Cow<'_, CaseSpec>> {
+        if let Some(spec) = &self.spec {
+            return Ok(Cow::Borrowed(spec));
+        }
+        // Listed without its spec, yet asked for it (a selection the list's
+        // look-ahead did not see): read this one case.
+        let mut conn = ctx.app().db.conn().await?;
+        let row = CaseRow::find(&mut conn, &self.row.id)
+            .await?
+            .ok_or(AppError::NotFound("case"))?;
+        Ok(Cow::Owned(row.split().1))
     }
 
     /// Who created it (null once that account is deleted).
@@ -86,7 +116,7 @@ impl Case {
         let loaders = ctx.data_unchecked::<Loaders>();
         Ok(loaders
             .users
-            .load_one(self.0.created_by.clone())
+            .load_one(self.row.created_by.clone())
             .await?
             .map(User::new))
     }
@@ -96,20 +126,28 @@ impl Case {
         let loaders = ctx.data_unchecked::<Loaders>();
         Ok(loaders
             .users
-            .load_one(self.0.updated_by.clone())
+            .load_one(self.row.updated_by.clone())
             .await?
             .map(User::new))
     }
 
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
-        utc(self.0.created_at)
+        utc(self.row.created_at)
     }
 
     /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
-        utc(self.0.updated_at)
+        utc(self.row.updated_at)
     }
+}
+
+/// True when a case list's selection shows the cases' specs (through `nodes`
+/// or `edges.node`, fragments included), so the list reads them.
+fn spec_selected(ctx: &Context<'_>) -> bool {
+    let list = ctx.look_ahead();
+    list.field("nodes").field("spec").exists()
+        || list.field("edges").field("node").field("spec").exists()
 }
 
 /// Narrows a case list.
@@ -163,7 +201,7 @@ impl CaseQuery {
         let (case, _) = ctx
             .object_access::<CaseRow>(&id, ProjectRole::Viewer)
             .await?;
-        Ok(Some(Case(case)))
+        Ok(Some(Case::new(case)))
     }
 
     /// A project's cases, filtered and sorted.
@@ -184,22 +222,23 @@ impl CaseQuery {
         let offset = page.offset()?;
         let filter = CaseFilter::from(filter.unwrap_or_default());
         let order = order_by.unwrap_or_default();
+        let order = (order.field, order.direction);
+        let limit = Some(page.fetch_limit());
         let mut conn = ctx.app().db.conn().await?;
-        let rows = CaseRow::page(
-            &mut conn,
-            access.scope(),
-            &filter,
-            (order.field, order.direction),
-            offset,
-            Some(page.fetch_limit()),
-        )
-        .await?;
+        let scope = access.scope();
+        let nodes: Vec<Case> = if spec_selected(ctx) {
+            let rows = CaseRow::page(&mut conn, scope, &filter, order, offset, limit).await?;
+            rows.into_iter().map(Case::new).collect()
+        } else {
+            let rows = CaseRow::page_heads(&mut conn, scope, &filter, order, offset, limit).await?;
+            rows.into_iter().map(Case::head).collect()
+        };
         let total = if total_count_selected(ctx) {
             CaseRow::count(&mut conn, access.scope(), &filter).await?
         } else {
             0
         };
-        Ok(page.offset_connection(rows, total, offset, Case))
+        Ok(page.offset_connection(nodes, total, offset, |case| case))
     }
 }
 
@@ -312,7 +351,9 @@ impl CaseMutation {
             spec: input.spec,
         };
         let row = service::create_case(ctx.app(), &access, case).await?;
-        Ok(CasePayload { case: Case(row) })
+        Ok(CasePayload {
+            case: Case::new(row),
+        })
     }
 
     /// Changes a case; omitted fields stay. Runs already started keep their snapshot.
@@ -333,7 +374,9 @@ impl CaseMutation {
             spec: input.spec,
         };
         let row = service::update_case(ctx.app(), &access, &case, edit).await?;
-        Ok(CasePayload { case: Case(row) })
+        Ok(CasePayload {
+            case: Case::new(row),
+        })
     }
 
     /// Copies a case within its project.
@@ -346,7 +389,9 @@ impl CaseMutation {
             .object_access::<CaseRow>(&input.id, ProjectRole::Member)
             .await?;
         let row = service::copy_case(ctx.app(), &access, &case, input.name).await?;
-        Ok(CasePayload { case: Case(row) })
+        Ok(CasePayload {
+            case: Case::new(row),
+        })
     }
 
     /// Deletes a case.
@@ -374,7 +419,7 @@ impl CaseMutation {
         let ids: Vec<String> = input.ids.into_iter().map(|id| id.0).collect();
         let rows = service::set_cases_active(ctx.app(), &viewer, &ids, input.active).await?;
         Ok(SetCasesActivePayload {
-            cases: rows.into_iter().map(Case).collect(),
+            cases: rows.into_iter().map(Case::new).collect(),
         })
     }
 }
