@@ -52,7 +52,7 @@ impl Viewer {
 
     /// True when the caller is an admin.
     pub fn is_admin(&self) -> bool {
-        self.user.role() == Role::Admin
+        self.user.role == Role::Admin
     }
 
     /// The admin capability, or `FORBIDDEN`.

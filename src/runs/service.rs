@@ -17,45 +17,14 @@ use crate::projects::model::{ProjectRole, ProjectRow};
 
 use super::events::{project_topic, run_topic, status_event};
 use super::model::{RunCaseRow, RunEventRow, RunRow};
-use super::state::{next_status, RunAction, RunStatus, ACTIVE_STATUSES};
+use super::state::{
+    next_status, CaseResultStatus, RunAction, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES,
+};
 
 /// Most cases a run may hold.
 pub const MAX_RUN_CASES: usize = 10_000;
 /// Highest `maxWorkers` a run may ask for.
 pub const MAX_WORKERS: i32 = 256;
-
-/// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-pub enum RunTrigger {
-    /// A person, in GraphQL or the REST shim.
-    Manual,
-    /// A scheduled task.
-    Schedule,
-    /// An API client.
-    Api,
-    /// A retry of an earlier run's failed and errored cases.
-    Retry,
-}
-
-impl RunTrigger {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Manual => "MANUAL",
-            Self::Schedule => "SCHEDULE",
-            Self::Api => "API",
-            Self::Retry => "RETRY",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn from_stored(value: &str) -> Self {
-        [Self::Manual, Self::Schedule, Self::Api, Self::Retry]
-            .into_iter()
-            .find(|trigger| trigger.as_str() == value)
-            .unwrap_or(Self::Manual)
-    }
-}
 
 /// The environment a run executes with, as snapshotted at start (secrets still sealed).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -149,7 +118,7 @@ pub struct CaseSnapshot {
     /// Its name at start.
     pub name: String,
     /// HTTP, PERF, SCRIPT, UI, or a task step's PROBE / PURGE.
-    pub kind: String,
+    pub kind: RunCaseKind,
     /// The spec JSON.
     pub spec: String,
 }
@@ -161,7 +130,7 @@ impl From<CaseRow> for CaseSnapshot {
             spec: serde_json::to_string(&case.spec).expect("a case spec serializes"),
             case_id: case.id,
             name: case.name,
-            kind: case.kind.as_str().to_owned(),
+            kind: case.kind.into(),
         }
     }
 }
@@ -195,11 +164,16 @@ pub async fn start_prepared_run(
 /// Starts a new run of the failed and errored cases of a finished run (members).
 pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
-    next_status(RunStatus::from_stored(&run.status), RunAction::Retry)?;
+    next_status(run.status, RunAction::Retry)?;
     let retried: Vec<CaseSnapshot> = RunCaseRow::list_for_run(&app.db, &run.id)
         .await?
         .into_iter()
-        .filter(|case| matches!(case.status.as_str(), "FAILED" | "ERROR"))
+        .filter(|case| {
+            matches!(
+                case.status,
+                CaseResultStatus::Failed | CaseResultStatus::Error
+            )
+        })
         .map(CaseSnapshot::from)
         .collect();
     if retried.is_empty() {
@@ -240,7 +214,7 @@ pub async fn control_run(
     // A concurrent change (the executor finishing, another client) loses the
     // conditional update; decide again on the fresh status.
     for _ in 0..5 {
-        let from = RunStatus::from_stored(&current.status);
+        let from = current.status;
         let to = next_status(from, action)?;
         if to == from {
             return Ok(current);
@@ -250,16 +224,9 @@ pub async fn control_run(
             to.as_str().to_lowercase(),
             access.viewer().user.username
         );
-        let event = status_event(&current, to.as_str(), Some(&reason));
-        if let Some((changed, event)) = RunRow::transition(
-            &app.db,
-            &run.id,
-            &[from.as_str()],
-            to.as_str(),
-            &event,
-            now(),
-        )
-        .await?
+        let event = status_event(&current, to, Some(&reason));
+        if let Some((changed, event)) =
+            RunRow::transition(&app.db, &run.id, &[from], to, &event, now()).await?
         {
             publish(app, &changed, &event).await;
             return Ok(changed);
@@ -296,7 +263,7 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
         tracing::warn!(%error, run_id = run.id, seq = event.seq, "run event stored but not published");
     }
     let dashboard = match event.kind.as_str() {
-        "STATUS" => !RunStatus::from_stored(&run.status).is_final(),
+        "STATUS" => !run.status.is_final(),
         "DONE" => true,
         _ => false,
     };
@@ -316,7 +283,7 @@ pub async fn ensure_no_active_run(app: &App, project_id: &str) -> AppResult<()> 
     if RunRow::count_active(&app.db, project_id).await? > 0 {
         return Err(AppError::Conflict(format!(
             "the project has an active run ({}); cancel it first",
-            ACTIVE_STATUSES.join("/")
+            ACTIVE_STATUSES.map(RunStatus::as_str).join("/")
         )));
     }
     Ok(())
@@ -437,7 +404,7 @@ async fn create_run(
             name: case.name,
             kind: case.kind,
             spec: case.spec,
-            status: "PENDING".into(),
+            status: CaseResultStatus::Pending,
             duration_ms: None,
             result: None,
             finished_at: None,
@@ -447,8 +414,8 @@ async fn create_run(
     let run = RunRow {
         id,
         project_id: project.id.clone(),
-        status: RunStatus::Queued.as_str().into(),
-        trigger_kind: origin.trigger.as_str().into(),
+        status: RunStatus::Queued,
+        trigger_kind: origin.trigger,
         started_by: origin.started_by,
         retry_of: origin.retry_of,
         environment: serde_json::to_string(&environment).map_err(AppError::internal)?,

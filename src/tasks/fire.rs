@@ -15,7 +15,8 @@ use crate::error::{AppError, AppResult};
 use crate::projects::access::{ProjectScope, SystemActor};
 use crate::projects::model::ProjectRow;
 use crate::runs::model::RunRow;
-use crate::runs::service::{start_prepared_run, start_run_in, RunOrigin, RunTrigger, StartRun};
+use crate::runs::service::{start_prepared_run, start_run_in, RunOrigin, StartRun};
+use crate::runs::state::RunTrigger;
 use crate::servers::model::{ServerFilter, ServerRow};
 
 use super::action::{ConcurrencyPolicy, ProbeServersAction, TaskAction};

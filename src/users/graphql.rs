@@ -84,7 +84,7 @@ impl User {
 
     /// Global role. Null unless the caller is an admin or this user.
     async fn role(&self, ctx: &Context<'_>) -> GqlResult<Option<Role>> {
-        self.personal(ctx, UserRow::role).await
+        self.personal(ctx, |user| user.role).await
     }
 
     /// False once an admin deactivates the account: it can no longer log in or use tokens.

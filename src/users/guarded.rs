@@ -81,7 +81,7 @@ impl UserRow {
                 Role::User
             };
             let row = Self {
-                role: role.as_str().to_owned(),
+                role,
                 ..self.clone()
             };
             diesel::insert_into(users::table)
@@ -155,7 +155,7 @@ impl UserRow {
 
 /// True when `changes` demote or deactivate the account they apply to.
 fn takes_admin_away(changes: &UserChanges) -> bool {
-    changes.role.as_deref() == Some(Role::User.as_str()) || changes.active == Some(false)
+    changes.role == Some(Role::User) || changes.active == Some(false)
 }
 
 /// The refusal a write by `actor_id` on `target` earns, given the active admins' ids.
@@ -188,7 +188,7 @@ mod tests {
             username: id.to_owned(),
             email: format!("{id}@example.com"),
             password_hash: String::new(),
-            role: Role::Admin.as_str().to_owned(),
+            role: Role::Admin,
             active: true,
             created_at: crate::db::now(),
             updated_at: crate::db::now(),
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn demoting_and_deactivating_take_admin_away() {
         let demote = UserChanges {
-            role: Some("USER".into()),
+            role: Some(Role::User),
             ..UserChanges::default()
         };
         let deactivate = UserChanges {

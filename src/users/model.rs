@@ -8,8 +8,9 @@ use diesel::{
 };
 
 use crate::db::schema::users;
+use crate::db::stored::unreadable_row;
 use crate::db::{Database, DbResult};
-use crate::db_run;
+use crate::{db_run, stored_enum};
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`, the same on both backends.
@@ -24,7 +25,7 @@ pub struct UserRow {
     pub username: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -40,23 +41,10 @@ pub enum Role {
     User,
 }
 
-impl Role {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "ADMIN",
-            Self::User => "USER",
-        }
-    }
-
-    /// Reads the stored spelling; anything unknown is the least privileged role.
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "ADMIN" => Self::Admin,
-            _ => Self::User,
-        }
-    }
-}
+stored_enum!(Role {
+    Admin = "ADMIN",
+    User = "USER",
+});
 
 /// Filters for listing users.
 #[derive(Debug, Default, Clone)]
@@ -78,7 +66,7 @@ pub struct UserChanges {
     pub username: Option<String>,
     pub email: Option<String>,
     pub password_hash: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
     pub last_login_at: Option<NaiveDateTime>,
@@ -100,7 +88,7 @@ macro_rules! filtered_users {
             };
         }
         if let Some(role) = filter.role {
-            query = query.filter(users::role.eq(role.as_str()));
+            query = query.filter(users::role.eq(role));
         }
         if let Some(active) = filter.active {
             query = query.filter(users::active.eq(active));
@@ -111,14 +99,9 @@ macro_rules! filtered_users {
 
 /// Local methods.
 impl UserRow {
-    /// The account's role.
-    pub fn role(&self) -> Role {
-        Role::from_stored(&self.role)
-    }
-
     /// True for an active admin.
     pub fn is_active_admin(&self) -> bool {
-        self.active && self.role() == Role::Admin
+        self.active && self.role == Role::Admin
     }
 }
 
@@ -138,12 +121,13 @@ impl UserRow {
     /// The account with this id.
     pub async fn find_by_id(db: &Database, id: &str) -> DbResult<Option<Self>> {
         db_run!(db, |conn| {
-            Ok(users::table
+            users::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "users", id))
         })
     }
 

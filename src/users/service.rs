@@ -78,7 +78,7 @@ async fn prepare_account(app: &App, account: NewAccount, role: Role) -> AppResul
         username,
         email,
         password_hash: app.passwords.hash(account.password).await?,
-        role: role.as_str().to_owned(),
+        role,
         active: true,
         created_at,
         updated_at: created_at,
@@ -174,7 +174,7 @@ pub async fn update_account(
     let row_changes = UserChanges {
         username,
         email,
-        role: changes.role.map(|role| role.as_str().to_owned()),
+        role: changes.role,
         active: changes.active,
         updated_at: Some(now()),
         ..UserChanges::default()

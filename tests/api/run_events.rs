@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tidewatch::runs::model::{NewEvent, RunRow};
-use tidewatch::runs::state::ACTIVE_STATUSES;
+use tidewatch::runs::state::{RunStatus, ACTIVE_STATUSES};
 
 use crate::backend_test;
 use crate::runs::{
@@ -196,8 +196,8 @@ backend_test! {
         // The run's node is gone; cancelRun lands on another node while the
         // run has no driver (as the mutation stores it: status and STATUS event).
         let run = RunRow::find(&db, &run_id).await.unwrap().unwrap();
-        let cancel = tidewatch::runs::events::status_event(&run, "CANCELLED", Some("cancelled by owner"));
-        RunRow::transition(&db, &run_id, &ACTIVE_STATUSES, "CANCELLED", &cancel, tidewatch::db::now())
+        let cancel = tidewatch::runs::events::status_event(&run, RunStatus::Cancelled, Some("cancelled by owner"));
+        RunRow::transition(&db, &run_id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, tidewatch::db::now())
             .await
             .unwrap()
             .expect("the run was active");
