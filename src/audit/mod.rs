@@ -26,8 +26,8 @@ pub struct AuditEvent<'a> {
 /// Records `event` as done by `actor`, on `conn`: pass the transaction that
 /// made the change, so the change and its entry commit together.
 ///
-/// Transition: `createProject` and runs still pass the `App` (a connection of
-/// the entry's own) until they open a transaction.
+/// Transition: runs still pass the `App` (a connection of the entry's own)
+/// until they open a transaction.
 pub async fn record<'c>(
     conn: impl Into<DbSource<'c>>,
     actor: &Viewer,

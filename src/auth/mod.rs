@@ -121,13 +121,14 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> AppResult<Viewer> 
         bearer.ok_or_else(|| AppError::Unauthenticated("authentication required".into()))?;
     let invalid = || AppError::Unauthenticated("invalid or expired token".into());
     let claims = app.tokens.verify_access_token(token).ok_or_else(invalid)?;
-    let family = TokenFamilyRow::find(&app.db, &claims.fam)
+    let mut conn = app.db.conn().await?;
+    let family = TokenFamilyRow::find(&mut conn, &claims.fam)
         .await?
         .ok_or_else(invalid)?;
     if family.user_id != claims.sub || family.revoked_at.is_some() {
         return Err(invalid());
     }
-    let user = UserRow::find_by_id(&app.db, &claims.sub)
+    let user = UserRow::find_by_id(&mut conn, &claims.sub)
         .await?
         .ok_or_else(invalid)?;
     if !user.active {

@@ -9,7 +9,7 @@ use diesel::{
 
 use crate::db::schema::users;
 use crate::db::stored::unreadable_row;
-use crate::db::{Database, DbResult};
+use crate::db::{Conn, DbResult};
 use crate::{db_run, stored_enum};
 
 diesel::define_sql_function! {
@@ -108,8 +108,8 @@ impl UserRow {
 /// Database methods.
 impl UserRow {
     /// Stores a new account.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(users::table)
                 .values(self)
                 .execute(conn)
@@ -119,8 +119,8 @@ impl UserRow {
     }
 
     /// The account with this id.
-    pub async fn find_by_id(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find_by_id(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             users::table
                 .find(id)
                 .select(Self::as_select())
@@ -132,8 +132,8 @@ impl UserRow {
     }
 
     /// The accounts with these ids, in no particular order.
-    pub async fn find_by_ids(db: &Database, ids: &[String]) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find_by_ids(conn: &mut Conn, ids: &[String]) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(users::table
                 .filter(users::id.eq_any(ids))
                 .select(Self::as_select())
@@ -143,9 +143,9 @@ impl UserRow {
     }
 
     /// The account whose username is `username`, in any case.
-    pub async fn find_by_username(db: &Database, username: &str) -> DbResult<Option<Self>> {
+    pub async fn find_by_username(conn: &mut Conn, username: &str) -> DbResult<Option<Self>> {
         let lowered = username.to_lowercase();
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(users::table
                 .filter(lower(users::username).eq(&lowered))
                 .select(Self::as_select())
@@ -156,9 +156,9 @@ impl UserRow {
     }
 
     /// The account whose username (any case) or email is `login`.
-    pub async fn find_by_username_or_email(db: &Database, login: &str) -> DbResult<Option<Self>> {
+    pub async fn find_by_username_or_email(conn: &mut Conn, login: &str) -> DbResult<Option<Self>> {
         let lowered = login.to_lowercase();
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(users::table
                 .filter(
                     lower(users::username)
@@ -173,8 +173,12 @@ impl UserRow {
     }
 
     /// Applies `changes` to the account `id`; returns the updated row, if any.
-    pub async fn update(db: &Database, id: &str, changes: &UserChanges) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn update(
+        conn: &mut Conn,
+        id: &str,
+        changes: &UserChanges,
+    ) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             Ok(diesel::update(users::table.find(id))
                 .set(changes)
                 .returning(Self::as_returning())
@@ -186,12 +190,12 @@ impl UserRow {
 
     /// One page of accounts matching `filter`, ordered by id, after the cursor id.
     pub async fn page(
-        db: &Database,
+        conn: &mut Conn,
         filter: &UserFilter,
         after_id: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = filtered_users!(filter).select(Self::as_select());
             if let Some(after_id) = after_id {
                 query = query.filter(users::id.gt(after_id.to_owned()));
@@ -201,8 +205,8 @@ impl UserRow {
     }
 
     /// How many accounts match `filter`.
-    pub async fn count_matching(db: &Database, filter: &UserFilter) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    pub async fn count_matching(conn: &mut Conn, filter: &UserFilter) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             Ok(filtered_users!(filter).count().get_result(conn).await?)
         })
     }

@@ -109,7 +109,7 @@ backend_test! {
 
         // A global role this version does not know: not quietly USER (nor ADMIN), an error.
         execute(&app.app, &format!("UPDATE users SET role = 'AUDITOR' WHERE id = '{}'", bob.id)).await;
-        let bob_row = UserRow::find_by_id(&app.app.db, &bob.id).await;
+        let bob_row = UserRow::find_by_id(&mut app.app.db.conn().await.expect("connection"), &bob.id).await;
         assert!(is_unreadable(&bob_row), "{bob_row:?}");
         assert_eq!(app.me(&bob.access_token).await.code(), "INTERNAL");
         let edit = app.update_user(&ada.access_token, &bob.id, json!({ "active": false })).await;
