@@ -34,8 +34,7 @@ impl ProjectScope {
 
     /// A scope whose access the caller vouches was checked another way: a
     /// GraphQL `Project` listed for a member or an admin, or reached through
-    /// an object of it the caller may read; and, until `start_run_in` takes a
-    /// scope instead of a bare row, runs. Nothing else should need it.
+    /// an object of it the caller may read. Nothing else should need it.
     pub fn vouched(project_id: &str) -> Self {
         Self {
             project_id: project_id.to_owned(),

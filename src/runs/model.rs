@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::cases::spec::KeyValue;
 use crate::db::schema::{run_cases, run_events, runs};
 use crate::db::stored::unreadable_row;
-use crate::db::{Database, DbResult};
+use crate::db::{Conn, Database, DbResult};
 use crate::db_run;
 use crate::secrets::SecretBox;
 
@@ -166,23 +166,19 @@ macro_rules! filtered_runs {
 
 /// Database methods.
 impl RunRow {
-    /// Stores a run with its case snapshots, all or none.
-    pub async fn insert_with_cases(&self, db: &Database, cases: &[RunCaseRow]) -> DbResult<()> {
-        db_run!(db, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                diesel::insert_into(runs::table)
-                    .values(self)
+    /// Stores a run with its case snapshots (in the caller's transaction).
+    pub async fn insert_with_cases(&self, conn: &mut Conn, cases: &[RunCaseRow]) -> DbResult<()> {
+        db_run!(conn, |conn| {
+            diesel::insert_into(runs::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            for case in cases {
+                diesel::insert_into(run_cases::table)
+                    .values(case)
                     .execute(conn)
                     .await?;
-                for case in cases {
-                    diesel::insert_into(run_cases::table)
-                        .values(case)
-                        .execute(conn)
-                        .await?;
-                }
-                Ok(())
-            })
-            .await?;
+            }
             Ok(())
         })
     }

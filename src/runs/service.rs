@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::cases::model::{CaseFilter, CaseOrderField, CaseRow, SortDirection};
 use crate::cases::spec::KeyValue;
-use crate::db::now;
+use crate::db::{now, Conn};
 use crate::environments::model::{EnvironmentRow, StoredVariable};
 use crate::error::{AppError, AppResult};
 use crate::projects::access::{ProjectAccess, ProjectScope};
@@ -53,6 +53,9 @@ pub struct StartRun {
 }
 
 /// Creates a QUEUED run of the chosen cases and hands it to this node's executor (members).
+///
+/// The run, its cases and its audit entry commit together; the executor
+/// starts on it after the commit.
 pub async fn start_run(
     app: &Arc<App>,
     access: &ProjectAccess,
@@ -66,13 +69,29 @@ pub async fn start_run(
         task_id: None,
         retry_of: None,
     };
-    let run = start_run_in(app, access.project(), request, origin).await?;
-    let summary = format!(
-        "started run of {} cases (trigger {})",
-        run.total,
-        trigger.as_str()
-    );
-    crate::audit::record_in_project(app, access, "run", "run.start", &run.id, summary).await?;
+    let run = app
+        .db
+        .transaction(async |conn| {
+            let run =
+                store_run(conn, app, access.scope(), access.project(), request, origin).await?;
+            let summary = format!(
+                "started run of {} cases (trigger {})",
+                run.total,
+                trigger.as_str()
+            );
+            crate::audit::record_in_project(
+                &mut *conn,
+                access,
+                "run",
+                "run.start",
+                &run.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, AppError>(run)
+        })
+        .await?;
+    app.executor.launch(app.clone(), run.id.clone());
     Ok(run)
 }
 
@@ -88,14 +107,43 @@ pub struct RunOrigin {
     pub retry_of: Option<String>,
 }
 
-/// Creates a QUEUED run of `project`'s chosen cases for `origin`; the caller has checked access.
+/// Creates a QUEUED run of the chosen cases of the project `scope` is for,
+/// for `origin` (a task's fire), in one transaction; the executor starts on
+/// it after the commit.
 pub async fn start_run_in(
     app: &Arc<App>,
+    scope: &ProjectScope,
+    request: StartRun,
+    origin: RunOrigin,
+) -> AppResult<RunRow> {
+    let run = app
+        .db
+        .transaction(async |conn| {
+            let project = find_project(conn, scope).await?;
+            store_run(conn, app, scope, &project, request, origin).await
+        })
+        .await?;
+    app.executor.launch(app.clone(), run.id.clone());
+    Ok(run)
+}
+
+/// The project `scope` is for.
+async fn find_project(conn: &mut Conn, scope: &ProjectScope) -> AppResult<ProjectRow> {
+    ProjectRow::find(conn, scope.project_id())
+        .await?
+        .ok_or(AppError::NotFound("project"))
+}
+
+/// Stores a QUEUED run of `project`'s chosen cases, on `conn` (a transaction).
+async fn store_run(
+    conn: &mut Conn,
+    app: &App,
+    scope: &ProjectScope,
     project: &ProjectRow,
     request: StartRun,
     origin: RunOrigin,
 ) -> AppResult<RunRow> {
-    let cases = chosen_cases(app, project, &request).await?;
+    let cases = chosen_cases(conn, scope, &request).await?;
     let max_workers = request
         .max_workers
         .unwrap_or(project.settings().max_workers);
@@ -105,9 +153,10 @@ pub async fn start_run_in(
             format!("maxWorkers must be between 1 and {MAX_WORKERS}"),
         ));
     }
-    let environment = snapshot_environment(app, project, request.environment_id.as_deref()).await?;
+    let environment =
+        snapshot_environment(conn, scope, project, request.environment_id.as_deref()).await?;
     let cases = cases.into_iter().map(CaseSnapshot::from).collect();
-    create_run(app, project, cases, environment, max_workers, origin).await
+    insert_run(conn, app, project, cases, environment, max_workers, origin).await
 }
 
 /// What a run snapshots of one case: its id, name, kind and spec.
@@ -149,16 +198,24 @@ impl From<RunCaseRow> for CaseSnapshot {
 /// Creates a QUEUED run of prepared cases (a task's probe or purge steps) for `origin`.
 pub async fn start_prepared_run(
     app: &Arc<App>,
-    project: &ProjectRow,
+    scope: &ProjectScope,
     cases: Vec<CaseSnapshot>,
     origin: RunOrigin,
 ) -> AppResult<RunRow> {
-    let max_workers = project.settings().max_workers.clamp(1, MAX_WORKERS);
-    let environment = EnvironmentSnapshot {
-        default_headers: project.settings().default_headers,
-        ..EnvironmentSnapshot::default()
-    };
-    create_run(app, project, cases, environment, max_workers, origin).await
+    let run = app
+        .db
+        .transaction(async |conn| {
+            let project = find_project(conn, scope).await?;
+            let max_workers = project.settings().max_workers.clamp(1, MAX_WORKERS);
+            let environment = EnvironmentSnapshot {
+                default_headers: project.settings().default_headers,
+                ..EnvironmentSnapshot::default()
+            };
+            insert_run(conn, app, &project, cases, environment, max_workers, origin).await
+        })
+        .await?;
+    app.executor.launch(app.clone(), run.id.clone());
+    Ok(run)
 }
 
 /// Starts a new run of the failed and errored cases of a finished run (members).
@@ -188,17 +245,35 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
         task_id: run.task_id.clone(),
         retry_of: Some(run.id.clone()),
     };
-    let retry = create_run(
-        app,
-        access.project(),
-        retried,
-        environment,
-        run.max_workers,
-        origin,
-    )
-    .await?;
-    let summary = format!("retried run {} with {} cases", run.id, retry.total);
-    crate::audit::record_in_project(app, access, "run", "run.retry", &retry.id, summary).await?;
+    let retry = app
+        .db
+        .transaction(async |conn| {
+            let project = access.project();
+            let max_workers = run.max_workers;
+            let retry = insert_run(
+                conn,
+                app,
+                project,
+                retried,
+                environment,
+                max_workers,
+                origin,
+            )
+            .await?;
+            let summary = format!("retried run {} with {} cases", run.id, retry.total);
+            crate::audit::record_in_project(
+                &mut *conn,
+                access,
+                "run",
+                "run.retry",
+                &retry.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, AppError>(retry)
+        })
+        .await?;
+    app.executor.launch(app.clone(), retry.id.clone());
     Ok(retry)
 }
 
@@ -290,8 +365,8 @@ pub async fn ensure_no_active_run(app: &App, project_id: &str) -> AppResult<()> 
 }
 
 async fn chosen_cases(
-    app: &App,
-    project: &ProjectRow,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     request: &StartRun,
 ) -> AppResult<Vec<CaseRow>> {
     let cases = match &request.case_ids {
@@ -299,10 +374,10 @@ async fn chosen_cases(
             let mut unique = ids.clone();
             unique.sort();
             unique.dedup();
-            let found = CaseRow::find_by_ids(&mut app.db.conn().await?, &unique).await?;
+            let found = CaseRow::find_by_ids(conn, &unique).await?;
             let known: HashSet<&str> = found
                 .iter()
-                .filter(|case| case.project_id == project.id)
+                .filter(|case| case.project_id == scope.project_id())
                 .map(|case| case.id.as_str())
                 .collect();
             if let Some(missing) = unique.iter().find(|id| !known.contains(id.as_str())) {
@@ -329,8 +404,8 @@ async fn chosen_cases(
                 ..CaseFilter::default()
             };
             CaseRow::page(
-                &mut app.db.conn().await?,
-                &ProjectScope::vouched(&project.id),
+                conn,
+                scope,
                 &filter,
                 (CaseOrderField::CreatedAt, SortDirection::Asc),
                 0,
@@ -355,23 +430,21 @@ async fn chosen_cases(
 }
 
 async fn snapshot_environment(
-    app: &App,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     project: &ProjectRow,
     environment_id: Option<&str>,
 ) -> AppResult<EnvironmentSnapshot> {
     let environment = match environment_id {
         Some(id) => Some(
-            EnvironmentRow::find(&mut app.db.conn().await?, id)
+            EnvironmentRow::find(conn, id)
                 .await?
-                .filter(|env| env.project_id == project.id)
+                .filter(|env| env.project_id == scope.project_id())
                 .ok_or_else(|| {
                     AppError::bad_input("environmentId", "no such environment in this project")
                 })?,
         ),
-        None => {
-            let scope = ProjectScope::vouched(&project.id);
-            EnvironmentRow::find_default(&mut app.db.conn().await?, &scope).await?
-        }
+        None => EnvironmentRow::find_default(conn, scope).await?,
     };
     Ok(EnvironmentSnapshot {
         environment_id: environment.as_ref().map(|env| env.id.clone()),
@@ -383,8 +456,10 @@ async fn snapshot_environment(
     })
 }
 
-async fn create_run(
-    app: &Arc<App>,
+/// Stores a QUEUED run of prepared cases, leased to this node, on `conn`.
+async fn insert_run(
+    conn: &mut Conn,
+    app: &App,
     project: &ProjectRow,
     cases: Vec<CaseSnapshot>,
     environment: EnvironmentSnapshot,
@@ -433,7 +508,6 @@ async fn create_run(
         next_seq: 0,
         task_id: origin.task_id,
     };
-    run.insert_with_cases(&app.db, &run_cases).await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    run.insert_with_cases(conn, &run_cases).await?;
     Ok(run)
 }

@@ -270,3 +270,30 @@ backend_test! {
         assert_eq!(count(&app.app, &bob_entries).await, 2);
     }
 }
+
+backend_test! {
+    async fn a_run_whose_audit_entry_fails_is_neither_stored_nor_started(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let ada = app.register("ada").await;
+        let token = Some(ada.access_token.as_str());
+        let project = app.create_project(&ada.access_token, "Runs").await;
+        app.create_case(&ada.access_token, http_case(&project, "Ping", "http://127.0.0.1:9/")).await.ok();
+        let start = "mutation($input: StartRunInput!) { startRun(input: $input) { run { id } } }";
+        let input = json!({ "input": { "projectId": project } });
+        refuse_audit_entries(&app.app, backend).await;
+
+        assert_eq!(app.graphql(token, start, input.clone()).await.code(), "INTERNAL");
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM runs").await, 0);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM run_cases").await, 0);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM run_events").await, 0);
+
+        let allow = match backend {
+            Backend::Sqlite => "DROP TRIGGER refuse_audit",
+            Backend::Postgres => "DROP TRIGGER refuse_audit ON audit_entries",
+        };
+        execute(&app.app, allow).await;
+        app.graphql(token, start, input).await.ok();
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM runs").await, 1);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'run.start'").await, 1);
+    }
+}
