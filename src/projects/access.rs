@@ -158,20 +158,6 @@ impl ProjectAccess {
         Ok(access)
     }
 
-    /// Like [`ProjectAccess::require`], reached through one of the project's objects:
-    /// without access, it is the `object` that does not exist for the caller.
-    pub async fn require_for_object(
-        app: &App,
-        viewer: &Viewer,
-        project_id: &str,
-        needed: ProjectRole,
-        object: &'static str,
-    ) -> AppResult<Self> {
-        Self::require(app, viewer, project_id, needed)
-            .await
-            .map_err(|error| hidden_as(error, object))
-    }
-
     /// The object `id` of type `T` and the caller's access to its project, on one
     /// connection. Without access the object does not exist for the caller
     /// (`NOT_FOUND` naming `T`); with too small a role the answer is `FORBIDDEN`.

@@ -175,7 +175,7 @@ struct Driver<'a> {
 }
 
 async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
-    let Some(run) = RunRow::find(&app.db, run_id).await? else {
+    let Some(run) = RunRow::find(&mut app.db.conn().await?, run_id).await? else {
         return Ok(());
     };
     let mut events = Box::pin(app.bus.subscribe_json::<RunEventRow>(&run_topic(run_id)));
@@ -588,7 +588,7 @@ impl<'a> Driver<'a> {
 
     /// Re-reads the run (status, lease).
     async fn refresh(&mut self) -> anyhow::Result<()> {
-        if let Some(run) = RunRow::find(&self.app.db, &self.run.id).await? {
+        if let Some(run) = RunRow::find(&mut self.app.db.conn().await?, &self.run.id).await? {
             self.run = run;
         }
         Ok(())

@@ -12,6 +12,7 @@ use crate::connection_names;
 use crate::error::{AppError, GqlResult, GraphqlError};
 use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
 use crate::graphql::{utc, ContextExt};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::events::{progress, project_topic};
@@ -465,9 +466,9 @@ pub struct RunQuery;
 impl RunQuery {
     /// The run `id` (project viewers).
     async fn run(&self, ctx: &Context<'_>, #[graphql(desc = "The run.")] id: ID) -> GqlResult<Run> {
-        let viewer = ctx.viewer().await?;
-        let (run, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+        let (run, _) = ctx
+            .object_access::<RunRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Run(run))
     }
 
@@ -625,19 +626,18 @@ impl RunMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The run to retry.")] input: RunActionInput,
     ) -> GqlResult<RunPayload> {
-        let viewer = ctx.viewer().await?;
-        let (run, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.run_id, ProjectRole::Member)
-                .await?;
+        let (run, access) = ctx
+            .object_access::<RunRow>(&input.run_id, ProjectRole::Member)
+            .await?;
         let retry = service::retry_run(ctx.app(), &access, &run).await?;
         Ok(RunPayload { run: Run(retry) })
     }
 }
 
 async fn control(ctx: &Context<'_>, run_id: &str, action: RunAction) -> GqlResult<RunPayload> {
-    let viewer = ctx.viewer().await?;
-    let (run, access) =
-        service::find_with_access(ctx.app(), &viewer, run_id, ProjectRole::Member).await?;
+    let (run, access) = ctx
+        .object_access::<RunRow>(run_id, ProjectRole::Member)
+        .await?;
     let run = service::control_run(ctx.app(), &access, &run, action).await?;
     Ok(RunPayload { run: Run(run) })
 }
@@ -661,7 +661,8 @@ impl RunSubscription {
         let viewer = ctx.viewer().await?;
         let app: Arc<App> = ctx.app().clone();
         let (run, _) =
-            service::find_with_access(&app, &viewer, &run_id, ProjectRole::Viewer).await?;
+            ProjectAccess::for_object::<RunRow>(&app, &viewer, &run_id, ProjectRole::Viewer)
+                .await?;
         let feed = RunEventFeed::open(app, &run.id, after_seq.unwrap_or(0));
         Ok(feed.into_stream().map(RunEvent))
     }

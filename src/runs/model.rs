@@ -15,8 +15,8 @@ use crate::cases::spec::KeyValue;
 use crate::db::schema::{run_cases, run_events, runs};
 use crate::db::stored::unreadable_row;
 use crate::db::{Conn, Database, DbResult};
-use crate::db_run;
 use crate::secrets::SecretBox;
+use crate::{db_run, project_owned};
 
 use super::state::{CaseResultStatus, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES};
 
@@ -45,6 +45,8 @@ pub struct RunRow {
     pub next_seq: i64,
     pub task_id: Option<String>,
 }
+
+project_owned!(RunRow, "run");
 
 /// A case snapshotted by a run; `spec` is the case's spec JSON, `result` a [`StoredResult`]
 /// (what is shown), `sealed_captures` the real values of captures shown masked.
@@ -201,8 +203,8 @@ impl RunRow {
     }
 
     /// The run `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             runs::table
                 .find(id)
                 .select(Self::as_select())

@@ -306,26 +306,11 @@ pub async fn control_run(
             publish(app, &changed, &event).await;
             return Ok(changed);
         }
-        current = RunRow::find(&app.db, &run.id)
+        current = RunRow::find(&mut app.db.conn().await?, &run.id)
             .await?
             .ok_or(AppError::NotFound("run"))?;
     }
     Err(AppError::Conflict("the run is changing; try again".into()))
-}
-
-/// The run `id` with the caller's access to its project.
-pub async fn find_with_access(
-    app: &App,
-    viewer: &crate::auth::Viewer,
-    id: &str,
-    needed: ProjectRole,
-) -> AppResult<(RunRow, ProjectAccess)> {
-    let run = RunRow::find(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("run"))?;
-    let access =
-        ProjectAccess::require_for_object(app, viewer, &run.project_id, needed, "run").await?;
-    Ok((run, access))
 }
 
 /// Publishes a stored event, and the run's new state to the project's dashboard topic.

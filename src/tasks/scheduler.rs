@@ -377,7 +377,7 @@ async fn cancel_overdue_runs(app: &Arc<App>) -> anyhow::Result<()> {
         if created_at + TimeDelta::seconds(i64::from(limit)) > at {
             continue;
         }
-        let Some(run) = RunRow::find(&app.db, &run_id).await? else {
+        let Some(run) = RunRow::find(&mut app.db.conn().await?, &run_id).await? else {
             continue;
         };
         let reason = format!("TIMED_OUT: the run passed its task's maximum run time of {limit} s");

@@ -119,7 +119,7 @@ backend_test! {
 
         // A run status or trigger nobody knows: not ERROR, not MANUAL.
         execute(&app.app, &format!("UPDATE runs SET status = 'ARCHIVED' WHERE id = '{run_id}'")).await;
-        let run = RunRow::find(&app.app.db, &run_id).await;
+        let run = RunRow::find(&mut app.app.db.conn().await.unwrap(), &run_id).await;
         assert!(is_unreadable(&run), "{run:?}");
         assert_eq!(read_run(run_query).await.code(), "INTERNAL");
         execute(&app.app, &format!("UPDATE runs SET status = 'ERROR', trigger_kind = 'WEBHOOK' WHERE id = '{run_id}'")).await;
