@@ -136,19 +136,6 @@ impl App {
     }
 }
 
-/// Transition: code not yet handed a connection writes through the node's pool.
-impl<'a> From<&'a App> for crate::db::DbSource<'a> {
-    fn from(app: &'a App) -> Self {
-        Self::Pool(&app.db)
-    }
-}
-
-impl<'a> From<&'a Arc<App>> for crate::db::DbSource<'a> {
-    fn from(app: &'a Arc<App>) -> Self {
-        Self::Pool(&app.db)
-    }
-}
-
 /// The current sealing key, and the previous one during a rotation.
 fn load_secrets(config: &Config) -> anyhow::Result<SecretBox> {
     let current =

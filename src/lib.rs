@@ -6,6 +6,9 @@
 //! `http` are the shared plumbing, and `schema` merges the domains' GraphQL
 //! roots. One [`App`] is built in `main` and passed down.
 
+// The merged schema roots nest deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod audit;
 pub mod auth;

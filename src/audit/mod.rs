@@ -4,7 +4,7 @@ pub mod graphql;
 pub mod model;
 
 use crate::auth::Viewer;
-use crate::db::{now, DbResult, DbSource};
+use crate::db::{now, Conn, DbResult};
 use crate::projects::access::ProjectAccess;
 
 use model::AuditRow;
@@ -25,14 +25,7 @@ pub struct AuditEvent<'a> {
 
 /// Records `event` as done by `actor`, on `conn`: pass the transaction that
 /// made the change, so the change and its entry commit together.
-///
-/// Transition: `createProject` and runs still pass the `App` (a connection of
-/// the entry's own) until they open a transaction.
-pub async fn record<'c>(
-    conn: impl Into<DbSource<'c>>,
-    actor: &Viewer,
-    event: AuditEvent<'_>,
-) -> DbResult<()> {
+pub async fn record(conn: &mut Conn, actor: &Viewer, event: AuditEvent<'_>) -> DbResult<()> {
     let row = AuditRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: event.project_id.map(str::to_owned),
@@ -44,12 +37,12 @@ pub async fn record<'c>(
         summary: event.summary,
         created_at: now(),
     };
-    row.insert(conn.into().lease().await?.conn()).await
+    row.insert(conn).await
 }
 
 /// Records a change to an object of the project `access` is for, done by its viewer.
-pub async fn record_in_project<'c>(
-    conn: impl Into<DbSource<'c>>,
+pub async fn record_in_project(
+    conn: &mut Conn,
     access: &ProjectAccess,
     object_type: &str,
     action: &str,

@@ -9,7 +9,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel::{Insertable, Queryable, Selectable};
 
 use crate::db::schema::{refresh_tokens, token_families};
-use crate::db::{Database, DbResult};
+use crate::db::{Conn, DbResult};
 use crate::db_run;
 
 /// A stored refresh token.
@@ -47,9 +47,9 @@ pub mod reasons {
 /// Database methods.
 impl TokenFamilyRow {
     /// Opens a family and stores its first refresh token, in one transaction.
-    pub async fn open(db: &Database, family: &Self, first: &RefreshTokenRow) -> DbResult<()> {
-        db_run!(db, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+    pub async fn open(conn: &mut Conn, family: &Self, first: &RefreshTokenRow) -> DbResult<()> {
+        conn.transaction(async |conn| {
+            db_run!(conn, |conn| {
                 diesel::insert_into(token_families::table)
                     .values(family)
                     .execute(conn)
@@ -60,14 +60,13 @@ impl TokenFamilyRow {
                     .await?;
                 Ok(())
             })
-            .await?;
-            Ok(())
         })
+        .await
     }
 
     /// The family `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             Ok(token_families::table
                 .find(id)
                 .select(Self::as_select())
@@ -78,8 +77,13 @@ impl TokenFamilyRow {
     }
 
     /// Revokes the family `id` unless it is revoked already.
-    pub async fn revoke(db: &Database, id: &str, reason: &str, now: NaiveDateTime) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn revoke(
+        conn: &mut Conn,
+        id: &str,
+        reason: &str,
+        now: NaiveDateTime,
+    ) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::update(
                 token_families::table
                     .find(id)
@@ -97,13 +101,13 @@ impl TokenFamilyRow {
 
     /// Revokes every live family of `user_id` except `keep_id`.
     pub async fn revoke_all_of_user_except(
-        db: &Database,
+        conn: &mut Conn,
         user_id: &str,
         keep_id: &str,
         reason: &str,
         now: NaiveDateTime,
     ) -> DbResult<()> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             diesel::update(
                 token_families::table
                     .filter(token_families::user_id.eq(user_id))
@@ -124,8 +128,8 @@ impl TokenFamilyRow {
 /// Database methods.
 impl RefreshTokenRow {
     /// The token stored under `token_hash`.
-    pub async fn find(db: &Database, token_hash: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find(conn: &mut Conn, token_hash: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             Ok(refresh_tokens::table
                 .find(token_hash)
                 .select(Self::as_select())
@@ -139,29 +143,27 @@ impl RefreshTokenRow {
     ///
     /// Returns false, storing nothing, when the token was used meanwhile
     /// (two refreshes racing with one token count as reuse).
-    pub async fn rotate(&self, db: &Database, next: &Self, now: NaiveDateTime) -> DbResult<bool> {
-        db_run!(db, |conn| {
-            let rotated = conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let claimed = diesel::update(
-                        refresh_tokens::table
-                            .find(&self.token_hash)
-                            .filter(refresh_tokens::used_at.is_null()),
-                    )
-                    .set(refresh_tokens::used_at.eq(now))
+    pub async fn rotate(&self, conn: &mut Conn, next: &Self, now: NaiveDateTime) -> DbResult<bool> {
+        conn.transaction(async |conn| {
+            db_run!(conn, |conn| {
+                let claimed = diesel::update(
+                    refresh_tokens::table
+                        .find(&self.token_hash)
+                        .filter(refresh_tokens::used_at.is_null()),
+                )
+                .set(refresh_tokens::used_at.eq(now))
+                .execute(conn)
+                .await?;
+                if claimed == 0 {
+                    return Ok(false);
+                }
+                diesel::insert_into(refresh_tokens::table)
+                    .values(next)
                     .execute(conn)
                     .await?;
-                    if claimed == 0 {
-                        return Ok(false);
-                    }
-                    diesel::insert_into(refresh_tokens::table)
-                        .values(next)
-                        .execute(conn)
-                        .await?;
-                    Ok(true)
-                })
-                .await?;
-            Ok(rotated)
+                Ok(true)
+            })
         })
+        .await
     }
 }

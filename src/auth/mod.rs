@@ -53,7 +53,7 @@ impl Viewer {
 
     /// True when the caller is an admin.
     pub fn is_admin(&self) -> bool {
-        self.user.role() == Role::Admin
+        self.user.role == Role::Admin
     }
 
     /// The admin capability, or `FORBIDDEN`.
@@ -132,13 +132,14 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> AppResult<Viewer> 
         };
     }
     let ticket = app.sessions.ticket();
-    let family = TokenFamilyRow::find(&app.db, &claims.fam)
+    let mut conn = app.db.conn().await?;
+    let family = TokenFamilyRow::find(&mut conn, &claims.fam)
         .await?
         .ok_or_else(invalid)?;
     if family.user_id != claims.sub || family.revoked_at.is_some() {
         return Err(invalid());
     }
-    let user = UserRow::find_by_id(&app.db, &claims.sub)
+    let user = UserRow::find_by_id(&mut conn, &claims.sub)
         .await?
         .ok_or_else(invalid)?;
     if !user.active {

@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 
 use crate::app::App;
-use crate::db::now;
+use crate::db::{now, Conn};
 use crate::error::{AppError, AppResult};
 use crate::users::model::UserRow;
 
@@ -35,64 +35,67 @@ pub async fn open_session(app: &App, user: UserRow) -> AppResult<IssuedTokens> {
         revoked_reason: None,
     };
     let (refresh_token, first) = refresh_row(app, &family.id, issued_at);
-    TokenFamilyRow::open(&app.db, &family, &first).await?;
+    TokenFamilyRow::open(&mut app.db.conn().await?, &family, &first).await?;
     issue(app, user, &family.id, refresh_token)
 }
 
 /// Trades a refresh token for a new pair; a reused token revokes its whole session.
 pub async fn refresh_session(app: &App, presented: &str) -> AppResult<IssuedTokens> {
     let invalid = || AppError::Unauthenticated("invalid or expired refresh token".into());
-    let stored = RefreshTokenRow::find(&app.db, &hash_refresh_token(presented))
+    let mut conn = app.db.conn().await?;
+    let stored = RefreshTokenRow::find(&mut conn, &hash_refresh_token(presented))
         .await?
         .ok_or_else(invalid)?;
     let current = now();
     if stored.used_at.is_some() {
-        return Err(revoke_for_reuse(app, &stored.family_id).await);
+        return Err(revoke_for_reuse(app, &mut conn, &stored.family_id).await);
     }
-    let family = TokenFamilyRow::find(&app.db, &stored.family_id)
+    let family = TokenFamilyRow::find(&mut conn, &stored.family_id)
         .await?
         .ok_or_else(invalid)?;
     if family.revoked_at.is_some() || stored.expires_at <= current {
         return Err(invalid());
     }
-    let user = UserRow::find_by_id(&app.db, &family.user_id)
+    let user = UserRow::find_by_id(&mut conn, &family.user_id)
         .await?
         .filter(|user| user.active)
         .ok_or_else(invalid)?;
     let (refresh_token, next) = refresh_row(app, &family.id, current);
-    if !stored.rotate(&app.db, &next, current).await? {
-        return Err(revoke_for_reuse(app, &stored.family_id).await);
+    if !stored.rotate(&mut conn, &next, current).await? {
+        return Err(revoke_for_reuse(app, &mut conn, &stored.family_id).await);
     }
     issue(app, user, &family.id, refresh_token)
 }
 
 /// Ends the caller's login session: its refresh tokens and access tokens stop working.
 pub async fn close_session(app: &App, viewer: &Viewer) -> AppResult<()> {
-    TokenFamilyRow::revoke(&app.db, &viewer.family_id, reasons::LOGOUT, now()).await?;
+    let mut conn = app.db.conn().await?;
+    TokenFamilyRow::revoke(&mut conn, &viewer.family_id, reasons::LOGOUT, now()).await?;
     forget_user(app, viewer.id()).await;
     Ok(())
 }
 
-/// Ends every other login session of the caller (after a password change).
-pub async fn close_other_sessions(app: &App, viewer: &Viewer) -> AppResult<()> {
+/// Ends every other login session of the caller (after a password change), on
+/// `conn` (the transaction that changes the password); the caller forgets the
+/// user's checked sessions (`forget_user`) once it commits.
+pub async fn close_other_sessions(conn: &mut Conn, viewer: &Viewer) -> AppResult<()> {
     TokenFamilyRow::revoke_all_of_user_except(
-        &app.db,
+        conn,
         viewer.id(),
         &viewer.family_id,
         reasons::PASSWORD_CHANGED,
         now(),
     )
     .await?;
-    forget_user(app, viewer.id()).await;
     Ok(())
 }
 
-async fn revoke_for_reuse(app: &App, family_id: &str) -> AppError {
+async fn revoke_for_reuse(app: &App, conn: &mut Conn, family_id: &str) -> AppError {
     tracing::warn!(family_id, "refresh token reused; revoking its session");
-    if let Err(error) = TokenFamilyRow::revoke(&app.db, family_id, reasons::REUSE, now()).await {
+    if let Err(error) = TokenFamilyRow::revoke(conn, family_id, reasons::REUSE, now()).await {
         return error.into();
     }
-    match TokenFamilyRow::find(&app.db, family_id).await {
+    match TokenFamilyRow::find(conn, family_id).await {
         Ok(family) => {
             if let Some(family) = family {
                 forget_user(app, &family.user_id).await;

@@ -261,38 +261,6 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
 }
 
-/// Runs one body in a write transaction that other writers cannot interleave with, so a
-/// count the body reads still holds when it writes.
-///
-/// On SQLite it is `BEGIN IMMEDIATE`: the database's single write lock is taken before
-/// the first read (waiting under the busy timeout). On PostgreSQL it is a plain
-/// transaction, and the body takes the row locks (`FOR UPDATE`) or the advisory lock
-/// its rule needs. `$conn` is bound as in [`db_run!`](crate::db_run); the body returns
-/// `QueryResult<T>` and the macro a [`DbResult<T>`].
-#[macro_export]
-macro_rules! db_write_transaction {
-    ($db:expr, |$conn:ident| $body:expr) => {{
-        #[allow(unused_imports)]
-        use diesel_async::{AsyncConnection as _, RunQueryDsl as _, SimpleAsyncConnection as _};
-        match &$db.pools {
-            $crate::db::Pools::Sqlite(pool) => match pool.get().await {
-                Ok(mut pooled) => pooled
-                    .immediate_transaction(async |$conn| -> diesel::QueryResult<_> { $body })
-                    .await
-                    .map_err($crate::db::DbError::from),
-                Err(error) => Err($crate::db::DbError::Pool(error.to_string())),
-            },
-            $crate::db::Pools::Postgres(pool) => match pool.get().await {
-                Ok(mut pooled) => pooled
-                    .transaction(async |$conn| -> diesel::QueryResult<_> { $body })
-                    .await
-                    .map_err($crate::db::DbError::from),
-                Err(error) => Err($crate::db::DbError::Pool(error.to_string())),
-            },
-        }
-    }};
-}
-
 async fn migrate_sqlite(path: String) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut conn = SqliteConnection::establish(&path)

@@ -22,7 +22,8 @@ impl Loader<String> for UserLoader {
     type Error = GraphqlError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, UserRow>, GraphqlError> {
-        let rows = UserRow::find_by_ids(&self.0.db, keys)
+        let mut conn = self.0.db.conn().await.map_err(AppError::from)?;
+        let rows = UserRow::find_by_ids(&mut conn, keys)
             .await
             .map_err(AppError::from)?;
         Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())

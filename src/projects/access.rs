@@ -34,8 +34,7 @@ impl ProjectScope {
 
     /// A scope whose access the caller vouches was checked another way: a
     /// GraphQL `Project` listed for a member or an admin, or reached through
-    /// an object of it the caller may read; and, until `start_run_in` takes a
-    /// scope instead of a bare row, runs. Nothing else should need it.
+    /// an object of it the caller may read. Nothing else should need it.
     pub fn vouched(project_id: &str) -> Self {
         Self {
             project_id: project_id.to_owned(),
@@ -157,20 +156,6 @@ impl ProjectAccess {
         };
         access.ensure(needed)?;
         Ok(access)
-    }
-
-    /// Like [`ProjectAccess::require`], reached through one of the project's objects:
-    /// without access, it is the `object` that does not exist for the caller.
-    pub async fn require_for_object(
-        app: &App,
-        viewer: &Viewer,
-        project_id: &str,
-        needed: ProjectRole,
-        object: &'static str,
-    ) -> AppResult<Self> {
-        Self::require(app, viewer, project_id, needed)
-            .await
-            .map_err(|error| hidden_as(error, object))
     }
 
     /// The object `id` of type `T` and the caller's access to its project, on one

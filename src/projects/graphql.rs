@@ -416,7 +416,7 @@ impl ProjectMutation {
         let user_id = match (input.user_id, input.username) {
             (Some(id), None) => id.0,
             (None, Some(username)) => {
-                UserRow::find_by_username(&ctx.app().db, &username)
+                UserRow::find_by_username(&mut ctx.app().db.conn().await?, &username)
                     .await?
                     .ok_or(AppError::NotFound("user"))?
                     .id

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::cases::spec::KeyValue;
 use crate::db::schema::{project_members, projects};
 use crate::db::stored::{unreadable_row, Json};
-use crate::db::{Conn, Database, DbResult};
+use crate::db::{Conn, DbResult};
 use crate::users::model::{escape_like, lower};
 use crate::{db_run, stored_enum};
 
@@ -172,25 +172,19 @@ macro_rules! filtered_projects {
 
 /// Database methods.
 impl ProjectRow {
-    /// Stores a project and its first owner, in one transaction.
-    ///
-    /// Transition: `createProject` still calls this with the pool; once it runs
-    /// in a transaction of its own, this takes the connection like the rest.
-    pub async fn insert_with_owner(&self, db: &Database, owner: &MemberRow) -> DbResult<()> {
-        db.transaction(async |conn| {
-            db_run!(conn, |conn| {
-                diesel::insert_into(projects::table)
-                    .values(self)
-                    .execute(conn)
-                    .await?;
-                diesel::insert_into(project_members::table)
-                    .values(owner)
-                    .execute(conn)
-                    .await?;
-                Ok(())
-            })
+    /// Stores a project and its first owner (in the caller's transaction).
+    pub async fn insert_with_owner(&self, conn: &mut Conn, owner: &MemberRow) -> DbResult<()> {
+        db_run!(conn, |conn| {
+            diesel::insert_into(projects::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            diesel::insert_into(project_members::table)
+                .values(owner)
+                .execute(conn)
+                .await?;
+            Ok(())
         })
-        .await
     }
 
     /// The project `id`.

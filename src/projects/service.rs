@@ -55,20 +55,20 @@ pub async fn create_project(
         role: ProjectRole::Owner,
         added_at: created_at,
     };
-    project.insert_with_owner(&app.db, &owner).await?;
     let summary = format!("created project '{}'", project.name);
-    audit::record(
-        app,
-        viewer,
-        AuditEvent {
-            project_id: Some(&project.id),
-            action: "project.create",
-            object_type: "project",
-            object_id: &project.id,
-            summary,
-        },
-    )
-    .await?;
+    app.db
+        .transaction(async |conn| {
+            project.insert_with_owner(conn, &owner).await?;
+            let event = AuditEvent {
+                project_id: Some(&project.id),
+                action: "project.create",
+                object_type: "project",
+                object_id: &project.id,
+                summary,
+            };
+            audit::record(conn, viewer, event).await
+        })
+        .await?;
     Ok(project)
 }
 
@@ -191,18 +191,18 @@ pub async fn add_member(
     role: ProjectRole,
 ) -> AppResult<MemberRow> {
     access.ensure(ProjectRole::Owner)?;
-    let user = UserRow::find_by_id(&app.db, user_id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
     let member = MemberRow {
         project_id: access.project_id().to_owned(),
-        user_id: user.id.clone(),
+        user_id: user_id.to_owned(),
         role,
         added_at: now(),
     };
-    let summary = format!("added {} as {}", user.username, role.as_str());
     app.db
         .transaction(async |conn| {
+            let user = UserRow::find_by_id(conn, user_id)
+                .await?
+                .ok_or(AppError::NotFound("user"))?;
+            let summary = format!("added {} as {}", user.username, role.as_str());
             member.insert(conn).await.map_err(|error| {
                 if error.is_unique_violation() {
                     AppError::Conflict(format!("{} is already a member", user.username))

@@ -7,10 +7,10 @@ use poem::{handler, IntoResponse, Request, Response};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
-use crate::runs::model::RunCaseRow;
+use crate::runs::model::{RunCaseRow, RunRow};
 use crate::runs::report::{render, ReportFormat};
-use crate::runs::service::find_with_access;
 
 use super::{error_response, viewer};
 
@@ -38,7 +38,8 @@ async fn render_report(
         .and_then(ReportFormat::from_extension)
         .ok_or(AppError::NotFound("report format"))?;
     let viewer = viewer(app, request).await?;
-    let (run, _) = find_with_access(app, &viewer, id, ProjectRole::Viewer).await?;
+    let (run, _) =
+        ProjectAccess::for_object::<RunRow>(app, &viewer, id, ProjectRole::Viewer).await?;
     let cases = RunCaseRow::list_for_run(&app.db, &run.id).await?;
     let body = render(format, &run, &cases);
     Ok(body

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::model::{NewEvent, RunRow};
+use super::state::RunStatus;
 
 /// Topic carrying one run's numbered events.
 pub fn run_topic(run_id: &str) -> String {
@@ -42,7 +43,7 @@ pub fn counters(run: &RunRow) -> Value {
 }
 
 /// A STATUS event for a run about to move to `status` (counters as stored before the move).
-pub fn status_event(run: &RunRow, status: &str, reason: Option<&str>) -> NewEvent {
+pub fn status_event(run: &RunRow, status: RunStatus, reason: Option<&str>) -> NewEvent {
     NewEvent {
         kind: "STATUS",
         payload: json!({

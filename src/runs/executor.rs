@@ -33,7 +33,7 @@ use super::events::{counters, log_event, progress, run_control_topic, status_eve
 use super::http_check::{request_placeholders, CaseContext, HttpCaseRun, HttpRunner};
 use super::model::{CaseCompletion, NewEvent, RunCaseRow, RunRow, StoredResult};
 use super::service::{publish, EnvironmentSnapshot};
-use super::state::RunStatus;
+use super::state::{CaseResultStatus, RunCaseKind, RunStatus};
 use crate::tasks::steps::{StepOutcome, TaskStep};
 
 /// How long a lease lasts without renewal.
@@ -175,14 +175,14 @@ struct Driver<'a> {
 }
 
 async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
-    let Some(run) = RunRow::find(&app.db, run_id).await? else {
+    let Some(run) = RunRow::find(&mut app.db.conn().await?, run_id).await? else {
         return Ok(());
     };
     let mut control = app.bus.subscribe(&run_control_topic(run_id));
     let requeued = RunCaseRow::requeue_started(&app.db, run_id).await?;
     let cases = RunCaseRow::list_for_run(&app.db, run_id).await?;
     let mut driver = Driver::new(app, run, cases)?;
-    if RunStatus::from_stored(&driver.run.status).is_final() {
+    if driver.run.status.is_final() {
         // Final, but its node stopped before storing DONE (cancelled while that node was down).
         return driver.close_taken_over().await;
     }
@@ -210,7 +210,7 @@ async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
                 let deadline = app.executor.lease_deadline();
                 if !RunRow::renew_lease(&app.db, run_id, app.executor.node_id(), deadline).await? {
                     driver.refresh().await?;
-                    if !RunStatus::from_stored(&driver.run.status).is_final() {
+                    if !driver.run.status.is_final() {
                         // Another node took the run over.
                         driver.in_flight.abort_all();
                         return Ok(());
@@ -254,10 +254,16 @@ impl<'a> Driver<'a> {
             })
             .collect();
         let steps: Vec<Option<TaskStep>> = cases.iter().map(TaskStep::of_case).collect();
-        let finished: Vec<bool> = cases.iter().map(|case| case.status != "PENDING").collect();
+        let finished: Vec<bool> = cases
+            .iter()
+            .map(|case| case.status != CaseResultStatus::Pending)
+            .collect();
         // Captured results of finished cases feed the rest, as before a takeover;
         // those recorded masked are stored sealed.
-        for case in cases.iter().filter(|case| case.status != "PENDING") {
+        for case in cases
+            .iter()
+            .filter(|case| case.status != CaseResultStatus::Pending)
+        {
             if let Some(outcome) = case.stored_result().and_then(|result| result.outcome) {
                 for capture in outcome.captures {
                     variables.insert(capture.name, capture.value);
@@ -290,7 +296,7 @@ impl<'a> Driver<'a> {
     /// Starts a queued run (INIT, then RUNNING), or logs a takeover; skips unsupported cases.
     async fn begin(&mut self, requeued: usize) -> anyhow::Result<()> {
         let at = now();
-        if self.run.status == RunStatus::Queued.as_str() {
+        if self.run.status == RunStatus::Queued {
             let list: Vec<serde_json::Value> = self
                 .cases
                 .iter()
@@ -305,12 +311,12 @@ impl<'a> Driver<'a> {
             };
             let event = RunRow::append(&self.app.db, &self.run.id, &init, at).await?;
             publish(self.app, &self.run, &event).await;
-            let status = status_event(&self.run, "RUNNING", None);
+            let status = status_event(&self.run, RunStatus::Running, None);
             if let Some((run, event)) = RunRow::transition(
                 &self.app.db,
                 &self.run.id,
-                &["QUEUED"],
-                "RUNNING",
+                &[RunStatus::Queued],
+                RunStatus::Running,
                 &status,
                 at,
             )
@@ -338,7 +344,7 @@ impl<'a> Driver<'a> {
             let completions = unsupported
                 .iter()
                 .map(|index| {
-                    let reason = if self.cases[*index].kind == "HTTP" {
+                    let reason = if self.cases[*index].kind == RunCaseKind::Http {
                         "the case's spec could not be read"
                     } else {
                         NOT_SUPPORTED
@@ -356,7 +362,7 @@ impl<'a> Driver<'a> {
     /// cancelled run's unfinished cases are skipped, then DONE is stored.
     async fn close_taken_over(&mut self) -> anyhow::Result<()> {
         let node = self.app.executor.node_id().to_owned();
-        if RunStatus::from_stored(&self.run.status) == RunStatus::Cancelled {
+        if self.run.status == RunStatus::Cancelled {
             let message = format!(
                 "node {node} took the cancelled run over to finish it; {} unfinished cases are skipped",
                 self.pending.len()
@@ -376,7 +382,7 @@ impl<'a> Driver<'a> {
     /// Acts on the current status; true when the driver is done (the run is
     /// final, or another node holds its lease now).
     async fn step(&mut self) -> anyhow::Result<bool> {
-        match RunStatus::from_stored(&self.run.status) {
+        match self.run.status {
             RunStatus::Cancelled => {
                 self.cancel_unfinished().await?;
                 return Ok(true);
@@ -487,7 +493,7 @@ impl<'a> Driver<'a> {
                 Finished::Step(step) => {
                     completions.push(CaseCompletion {
                         run_case_id: self.cases[index].id.clone(),
-                        status: step.status.as_str(),
+                        status: step.status.into(),
                         duration_ms: Some(step.duration_ms),
                         result: serde_json::to_string(&StoredResult {
                             outcome: None,
@@ -511,7 +517,7 @@ impl<'a> Driver<'a> {
                 secrets.extend(masked.iter().map(|capture| capture.value.clone()));
             }
             let outcome = case_run.outcome;
-            let status = outcome.status.as_str();
+            let status = outcome.status.into();
             let duration_ms = Some(outcome.duration_ms);
             let result = StoredResult {
                 outcome: Some(outcome),
@@ -537,7 +543,7 @@ impl<'a> Driver<'a> {
         };
         CaseCompletion {
             run_case_id: self.cases[index].id.clone(),
-            status: "SKIPPED",
+            status: CaseResultStatus::Skipped,
             duration_ms: None,
             result: serde_json::to_string(&result).unwrap_or_default(),
             sealed_captures: None,
@@ -575,9 +581,11 @@ impl<'a> Driver<'a> {
         let (run, events) =
             RunRow::complete_cases(&self.app.db, &self.run.id, &completions, &event_of, now())
                 .await?;
-        self.app
-            .metrics
-            .record_case_results(completions.iter().map(|completion| completion.status));
+        self.app.metrics.record_case_results(
+            completions
+                .iter()
+                .map(|completion| completion.status.as_str()),
+        );
         for completion in &completions {
             if let Some(index) = self
                 .cases
@@ -596,7 +604,7 @@ impl<'a> Driver<'a> {
 
     /// Re-reads the run (status, lease).
     async fn refresh(&mut self) -> anyhow::Result<()> {
-        if let Some(run) = RunRow::find(&self.app.db, &self.run.id).await? {
+        if let Some(run) = RunRow::find(&mut self.app.db.conn().await?, &self.run.id).await? {
             self.run = run;
         }
         Ok(())
@@ -632,12 +640,12 @@ impl<'a> Driver<'a> {
         } else {
             RunStatus::Passed
         };
-        let event = status_event(&self.run, status.as_str(), None);
+        let event = status_event(&self.run, status, None);
         match RunRow::transition(
             &self.app.db,
             &self.run.id,
-            &["RUNNING"],
-            status.as_str(),
+            &[RunStatus::Running],
+            status,
             &event,
             now(),
         )
@@ -665,7 +673,9 @@ impl<'a> Driver<'a> {
             payload: json!({ "status": self.run.status, "progress": progress(&self.run), "counters": counters(&self.run) }),
         };
         let event = RunRow::close(&self.app.db, &self.run.id, &done, now()).await?;
-        self.app.metrics.record_run_finished(&self.run.status);
+        self.app
+            .metrics
+            .record_run_finished(self.run.status.as_str());
         publish(self.app, &self.run, &event).await;
         if let Some(user_id) = &self.run.started_by {
             let message = format!(

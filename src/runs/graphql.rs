@@ -14,6 +14,7 @@ use crate::graphql::pagination::{
     page_complexity, total_count_selected, CursorConnection, PageRequest,
 };
 use crate::graphql::{utc, ContextExt};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
 
 use super::events::{progress, project_topic};
@@ -21,8 +22,8 @@ use super::feed::RunEventFeed;
 use super::http_check::{AssertionOutcome, RequestFailure, RequestRecord, ResponseRecord};
 use super::model::{RunCaseRow, RunEventRow, RunFilter, RunRow};
 use super::report::{render, summarize, AssertionFailures, Latency, ReportFormat, Summary};
-use super::service::{self, RunTrigger, StartRun};
-use super::state::{RunAction, RunStatus};
+use super::service::{self, StartRun};
+use super::state::{CaseResultStatus, RunAction, RunStatus, RunTrigger};
 
 connection_names!(RunConnection, RunEdge);
 connection_names!(CaseResultConnection, CaseResultEdge);
@@ -48,12 +49,12 @@ impl Run {
 
     /// Where the run stands.
     async fn status(&self) -> RunStatus {
-        RunStatus::from_stored(&self.0.status)
+        self.0.status
     }
 
     /// What started it.
     async fn trigger(&self) -> RunTrigger {
-        RunTrigger::from_stored(&self.0.trigger_kind)
+        self.0.trigger_kind
     }
 
     /// The user who started it.
@@ -139,7 +140,6 @@ impl Run {
     ) -> GqlResult<CursorConnection<CaseResult, CaseResultConnection, CaseResultEdge>> {
         let page = PageRequest::new(first, after)?;
         let offset = page.offset()?;
-        let status = status.map(CaseResultStatus::as_str);
         let db = &ctx.app().db;
         let rows = RunCaseRow::page(db, &self.0.id, status, offset, page.fetch_limit()).await?;
         let total = if total_count_selected(ctx) {
@@ -212,50 +212,6 @@ impl Run {
     }
 }
 
-/// A case result's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum CaseResultStatus {
-    /// Not started yet.
-    Pending,
-    /// In flight.
-    Running,
-    /// Every assertion held.
-    Passed,
-    /// At least one assertion failed.
-    Failed,
-    /// The request failed: DNS, connect, timeout, TLS, broken response.
-    Error,
-    /// Not executed; see `skipReason`.
-    Skipped,
-}
-
-impl CaseResultStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Running => "RUNNING",
-            Self::Passed => "PASSED",
-            Self::Failed => "FAILED",
-            Self::Error => "ERROR",
-            Self::Skipped => "SKIPPED",
-        }
-    }
-
-    fn from_stored(value: &str) -> Self {
-        [
-            Self::Pending,
-            Self::Running,
-            Self::Passed,
-            Self::Failed,
-            Self::Error,
-            Self::Skipped,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == value)
-        .unwrap_or(Self::Error)
-    }
-}
-
 /// The result of one case in a run.
 pub struct CaseResult(pub RunCaseRow);
 
@@ -279,7 +235,7 @@ impl CaseResult {
 
     /// The case's kind.
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
 
     /// Position in the run, from 0.
@@ -289,7 +245,7 @@ impl CaseResult {
 
     /// PASSED, FAILED, ERROR, SKIPPED (or PENDING/RUNNING while the run goes on).
     async fn status(&self) -> CaseResultStatus {
-        CaseResultStatus::from_stored(&self.0.status)
+        self.0.status
     }
 
     /// Time the case took, in ms.
@@ -522,9 +478,9 @@ pub struct RunQuery;
 impl RunQuery {
     /// The run `id` (project viewers).
     async fn run(&self, ctx: &Context<'_>, #[graphql(desc = "The run.")] id: ID) -> GqlResult<Run> {
-        let viewer = ctx.viewer().await?;
-        let (run, _) =
-            service::find_with_access(ctx.app(), &viewer, &id, ProjectRole::Viewer).await?;
+        let (run, _) = ctx
+            .object_access::<RunRow>(&id, ProjectRole::Viewer)
+            .await?;
         Ok(Run(run))
     }
 
@@ -542,8 +498,8 @@ impl RunQuery {
         let page = PageRequest::new(first, after)?;
         let input = filter.unwrap_or_default();
         let filter = RunFilter {
-            status: input.status.map(|status| status.as_str().to_owned()),
-            trigger: input.trigger.map(|trigger| trigger.as_str().to_owned()),
+            status: input.status,
+            trigger: input.trigger,
             since: input.since.map(|time| time.naive_utc()),
             until: input.until.map(|time| time.naive_utc()),
             task_id: input.task_id.map(|id| id.to_string()),
@@ -586,7 +542,7 @@ impl RunQuery {
                 let summary = summarize(&run, &[]);
                 RunTrendPoint {
                     run_id: ID(run.id.clone()),
-                    status: RunStatus::from_stored(&run.status),
+                    status: run.status,
                     created_at: utc(run.created_at),
                     pass_rate: summary.pass_rate,
                     duration_ms: summary.duration_ms,
@@ -686,19 +642,18 @@ impl RunMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The run to retry.")] input: RunActionInput,
     ) -> GqlResult<RunPayload> {
-        let viewer = ctx.viewer().await?;
-        let (run, access) =
-            service::find_with_access(ctx.app(), &viewer, &input.run_id, ProjectRole::Member)
-                .await?;
+        let (run, access) = ctx
+            .object_access::<RunRow>(&input.run_id, ProjectRole::Member)
+            .await?;
         let retry = service::retry_run(ctx.app(), &access, &run).await?;
         Ok(RunPayload { run: Run(retry) })
     }
 }
 
 async fn control(ctx: &Context<'_>, run_id: &str, action: RunAction) -> GqlResult<RunPayload> {
-    let viewer = ctx.viewer().await?;
-    let (run, access) =
-        service::find_with_access(ctx.app(), &viewer, run_id, ProjectRole::Member).await?;
+    let (run, access) = ctx
+        .object_access::<RunRow>(run_id, ProjectRole::Member)
+        .await?;
     let run = service::control_run(ctx.app(), &access, &run, action).await?;
     Ok(RunPayload { run: Run(run) })
 }
@@ -722,7 +677,8 @@ impl RunSubscription {
         let viewer = ctx.viewer().await?;
         let app: Arc<App> = ctx.app().clone();
         let (run, _) =
-            service::find_with_access(&app, &viewer, &run_id, ProjectRole::Viewer).await?;
+            ProjectAccess::for_object::<RunRow>(&app, &viewer, &run_id, ProjectRole::Viewer)
+                .await?;
         let feed = RunEventFeed::open(app, &run.id, after_seq.unwrap_or(0));
         Ok(feed.into_stream().map(RunEvent))
     }
@@ -739,17 +695,5 @@ impl RunSubscription {
             .bus
             .subscribe_json::<RunRow>(&project_topic(access.project_id()));
         Ok(stream.map(Run))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn case_result_status_round_trips() {
-        for status in ["PENDING", "RUNNING", "PASSED", "FAILED", "ERROR", "SKIPPED"] {
-            assert_eq!(CaseResultStatus::from_stored(status).as_str(), status);
-        }
     }
 }

@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cases::spec::KeyValue;
 use crate::db::schema::{run_cases, run_events, runs};
-use crate::db::{Database, DbResult};
-use crate::db_run;
+use crate::db::stored::unreadable_row;
+use crate::db::{Conn, Database, DbResult};
 use crate::secrets::SecretBox;
+use crate::{db_run, project_owned};
 
-use super::state::ACTIVE_STATUSES;
+use super::state::{CaseResultStatus, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES};
 
 /// A stored run.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
@@ -25,8 +26,8 @@ use super::state::ACTIVE_STATUSES;
 pub struct RunRow {
     pub id: String,
     pub project_id: String,
-    pub status: String,
-    pub trigger_kind: String,
+    pub status: RunStatus,
+    pub trigger_kind: RunTrigger,
     pub started_by: Option<String>,
     pub retry_of: Option<String>,
     pub environment: String,
@@ -45,6 +46,8 @@ pub struct RunRow {
     pub task_id: Option<String>,
 }
 
+project_owned!(RunRow, "run");
+
 /// A case snapshotted by a run; `spec` is the case's spec JSON, `result` a [`StoredResult`]
 /// (what is shown), `sealed_captures` the real values of captures shown masked.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -55,9 +58,9 @@ pub struct RunCaseRow {
     pub case_id: String,
     pub position: i32,
     pub name: String,
-    pub kind: String,
+    pub kind: RunCaseKind,
     pub spec: String,
-    pub status: String,
+    pub status: CaseResultStatus,
     pub duration_ms: Option<i64>,
     pub result: Option<String>,
     pub finished_at: Option<NaiveDateTime>,
@@ -90,7 +93,7 @@ pub struct CaseCompletion {
     /// The run case.
     pub run_case_id: String,
     /// PASSED, FAILED, ERROR or SKIPPED.
-    pub status: &'static str,
+    pub status: CaseResultStatus,
     /// Time the case took, when it ran.
     pub duration_ms: Option<i64>,
     /// The [`StoredResult`] as JSON.
@@ -102,10 +105,10 @@ pub struct CaseCompletion {
 /// Which runs of a project to list.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
-    /// Only runs in this stored status.
-    pub status: Option<String>,
-    /// Only runs with this stored trigger.
-    pub trigger: Option<String>,
+    /// Only runs in this status.
+    pub status: Option<RunStatus>,
+    /// Only runs with this trigger.
+    pub trigger: Option<RunTrigger>,
     /// Only runs created at or after.
     pub since: Option<NaiveDateTime>,
     /// Only runs created before.
@@ -145,10 +148,10 @@ macro_rules! filtered_runs {
             .filter(runs::project_id.eq($project_id.to_owned()))
             .into_boxed();
         if let Some(status) = &filter.status {
-            query = query.filter(runs::status.eq(status.clone()));
+            query = query.filter(runs::status.eq(*status));
         }
         if let Some(trigger) = &filter.trigger {
-            query = query.filter(runs::trigger_kind.eq(trigger.clone()));
+            query = query.filter(runs::trigger_kind.eq(*trigger));
         }
         if let Some(since) = filter.since {
             query = query.filter(runs::created_at.ge(since));
@@ -165,23 +168,19 @@ macro_rules! filtered_runs {
 
 /// Database methods.
 impl RunRow {
-    /// Stores a run with its case snapshots, all or none.
-    pub async fn insert_with_cases(&self, db: &Database, cases: &[RunCaseRow]) -> DbResult<()> {
-        db_run!(db, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                diesel::insert_into(runs::table)
-                    .values(self)
+    /// Stores a run with its case snapshots (in the caller's transaction).
+    pub async fn insert_with_cases(&self, conn: &mut Conn, cases: &[RunCaseRow]) -> DbResult<()> {
+        db_run!(conn, |conn| {
+            diesel::insert_into(runs::table)
+                .values(self)
+                .execute(conn)
+                .await?;
+            for case in cases {
+                diesel::insert_into(run_cases::table)
+                    .values(case)
                     .execute(conn)
                     .await?;
-                for case in cases {
-                    diesel::insert_into(run_cases::table)
-                        .values(case)
-                        .execute(conn)
-                        .await?;
-                }
-                Ok(())
-            })
-            .await?;
+            }
             Ok(())
         })
     }
@@ -204,14 +203,15 @@ impl RunRow {
     }
 
     /// The run `id`.
-    pub async fn find(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(runs::table
+    pub async fn find(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            runs::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "runs", id))
         })
     }
 
@@ -366,8 +366,8 @@ impl RunRow {
     pub async fn transition(
         db: &Database,
         id: &str,
-        from: &[&str],
-        to: &str,
+        from: &[RunStatus],
+        to: RunStatus,
         event: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<Option<(Self, RunEventRow)>> {
@@ -385,13 +385,13 @@ impl RunRow {
                     if changed == 0 {
                         return Ok(None);
                     }
-                    if to == "RUNNING" {
+                    if to == RunStatus::Running {
                         diesel::update(runs::table.find(id).filter(runs::started_at.is_null()))
                             .set(runs::started_at.eq(at))
                             .execute(conn)
                             .await?;
                     }
-                    if super::state::RunStatus::from_stored(to).is_final() {
+                    if to.is_final() {
                         // The lease stays until DONE is stored (`RunRow::close`).
                         diesel::update(runs::table.find(id))
                             .set(runs::finished_at.eq(at))
@@ -464,7 +464,7 @@ impl RunRow {
                     let mut events = Vec::with_capacity(starts.len());
                     for (run_case_id, event) in starts {
                         diesel::update(run_cases::table.find(run_case_id))
-                            .set(run_cases::status.eq("RUNNING"))
+                            .set(run_cases::status.eq(CaseResultStatus::Running))
                             .execute(conn)
                             .await?;
                         events.push(append_event!(conn, id, event, at));
@@ -501,19 +501,19 @@ impl RunRow {
                             .await?;
                         let counted = diesel::update(runs::table.find(id));
                         match completion.status {
-                            "PASSED" => {
+                            CaseResultStatus::Passed => {
                                 counted
                                     .set(runs::passed.eq(runs::passed + 1))
                                     .execute(conn)
                                     .await?
                             }
-                            "FAILED" => {
+                            CaseResultStatus::Failed => {
                                 counted
                                     .set(runs::failed.eq(runs::failed + 1))
                                     .execute(conn)
                                     .await?
                             }
-                            "ERROR" => {
+                            CaseResultStatus::Error => {
                                 counted
                                     .set(runs::errored.eq(runs::errored + 1))
                                     .execute(conn)
@@ -564,7 +564,7 @@ impl RunCaseRow {
     pub async fn page(
         db: &Database,
         run_id: &str,
-        status: Option<&str>,
+        status: Option<CaseResultStatus>,
         offset: i64,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
@@ -577,20 +577,24 @@ impl RunCaseRow {
                 .limit(limit)
                 .into_boxed();
             if let Some(status) = status {
-                query = query.filter(run_cases::status.eq(status.to_owned()));
+                query = query.filter(run_cases::status.eq(status));
             }
             Ok(query.load(conn).await?)
         })
     }
 
     /// How many of the run's cases are in `status` (all with `None`).
-    pub async fn count(db: &Database, run_id: &str, status: Option<&str>) -> DbResult<i64> {
+    pub async fn count(
+        db: &Database,
+        run_id: &str,
+        status: Option<CaseResultStatus>,
+    ) -> DbResult<i64> {
         db_run!(db, |conn| {
             let mut query = run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
                 .into_boxed();
             if let Some(status) = status {
-                query = query.filter(run_cases::status.eq(status.to_owned()));
+                query = query.filter(run_cases::status.eq(status));
             }
             Ok(query.count().get_result(conn).await?)
         })
@@ -602,9 +606,9 @@ impl RunCaseRow {
             Ok(diesel::update(
                 run_cases::table
                     .filter(run_cases::run_id.eq(run_id))
-                    .filter(run_cases::status.eq("RUNNING")),
+                    .filter(run_cases::status.eq(CaseResultStatus::Running)),
             )
-            .set(run_cases::status.eq("PENDING"))
+            .set(run_cases::status.eq(CaseResultStatus::Pending))
             .execute(conn)
             .await?)
         })

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::model::{RunCaseRow, RunRow};
+use super::state::CaseResultStatus;
 
 /// Latency percentiles of the executed cases, in ms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, SimpleObject)]
@@ -112,7 +113,12 @@ pub fn percentile(sorted: &[i64], p: f64) -> i64 {
 pub fn summarize(run: &RunRow, cases: &[RunCaseRow]) -> Summary {
     let mut durations: Vec<i64> = cases
         .iter()
-        .filter(|case| matches!(case.status.as_str(), "PASSED" | "FAILED" | "ERROR"))
+        .filter(|case| {
+            matches!(
+                case.status,
+                CaseResultStatus::Passed | CaseResultStatus::Failed | CaseResultStatus::Error
+            )
+        })
         .filter_map(|case| case.duration_ms)
         .collect();
     durations.sort_unstable();
@@ -231,30 +237,30 @@ fn junit(run: &RunRow, summary: &Summary, cases: &[RunCaseRow]) -> String {
             out,
             "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
             escape(&case.name),
-            escape(&case.kind),
+            escape(case.kind.as_str()),
             seconds(case.duration_ms)
         );
         let message = escape(&failure_lines(case).join("\n"));
-        match case.status.as_str() {
-            "FAILED" => {
+        match case.status {
+            CaseResultStatus::Failed => {
                 let _ = writeln!(
                     out,
                     ">\n      <failure message=\"{message}\">{message}</failure>\n    </testcase>"
                 );
             }
-            "ERROR" => {
+            CaseResultStatus::Error => {
                 let _ = writeln!(
                     out,
                     ">\n      <error message=\"{message}\">{message}</error>\n    </testcase>"
                 );
             }
-            "SKIPPED" | "PENDING" | "RUNNING" => {
+            CaseResultStatus::Skipped | CaseResultStatus::Pending | CaseResultStatus::Running => {
                 let _ = writeln!(
                     out,
                     ">\n      <skipped message=\"{message}\"/>\n    </testcase>"
                 );
             }
-            _ => {
+            CaseResultStatus::Passed => {
                 let _ = writeln!(out, "/>");
             }
         }
@@ -308,8 +314,8 @@ fn csv_report(cases: &[RunCaseRow]) -> String {
             case.position.to_string(),
             case.case_id.clone(),
             case.name.clone(),
-            case.kind.clone(),
-            case.status.clone(),
+            case.kind.as_str().to_owned(),
+            case.status.as_str().to_owned(),
             case.duration_ms
                 .map(|ms| ms.to_string())
                 .unwrap_or_default(),
@@ -321,18 +327,18 @@ fn csv_report(cases: &[RunCaseRow]) -> String {
 }
 
 /// Failures first, then errors, then the rest in run order.
-fn rank(status: &str) -> u8 {
+fn rank(status: CaseResultStatus) -> u8 {
     match status {
-        "FAILED" => 0,
-        "ERROR" => 1,
-        "SKIPPED" => 3,
-        _ => 2,
+        CaseResultStatus::Failed => 0,
+        CaseResultStatus::Error => 1,
+        CaseResultStatus::Skipped => 3,
+        CaseResultStatus::Passed | CaseResultStatus::Pending | CaseResultStatus::Running => 2,
     }
 }
 
 fn html(run: &RunRow, summary: &Summary, cases: &[RunCaseRow]) -> String {
     let mut ordered: Vec<&RunCaseRow> = cases.iter().collect();
-    ordered.sort_by_key(|case| (rank(&case.status), case.position));
+    ordered.sort_by_key(|case| (rank(case.status), case.position));
     let mut out = String::new();
     let _ = write!(
         out,
@@ -344,7 +350,7 @@ td,th{{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical
 .PASSED{{color:#17803d}}.FAILED{{color:#c62828}}.ERROR{{color:#b45309}}.SKIPPED{{color:#666}}\
 ul{{margin:0;padding-left:1rem}}</style></head><body>\n<h1>Run {id} — <span class=\"{status}\">{status}</span></h1>\n",
         id = escape(&run.id),
-        status = escape(&run.status)
+        status = run.status
     );
     let _ = writeln!(
         out,
@@ -370,7 +376,7 @@ ul{{margin:0;padding-left:1rem}}</style></head><body>\n<h1>Run {id} — <span cl
             case.position + 1,
             escape(&case.name),
             case.duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_default(),
-            status = escape(&case.status)
+            status = case.status
         );
     }
     out.push_str("</table>\n</body></html>\n");

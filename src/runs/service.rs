@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::cases::model::{CaseFilter, CaseOrderField, CaseRow, SortDirection};
 use crate::cases::spec::KeyValue;
-use crate::db::now;
+use crate::db::{now, Conn};
 use crate::environments::model::{EnvironmentRow, StoredVariable};
 use crate::error::{AppError, AppResult};
 use crate::projects::access::{ProjectAccess, ProjectScope};
@@ -17,45 +17,14 @@ use crate::projects::model::{ProjectRole, ProjectRow};
 
 use super::events::{project_topic, run_control_topic, run_topic, status_event};
 use super::model::{RunCaseRow, RunEventRow, RunRow};
-use super::state::{next_status, RunAction, RunStatus, ACTIVE_STATUSES};
+use super::state::{
+    next_status, CaseResultStatus, RunAction, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES,
+};
 
 /// Most cases a run may hold.
 pub const MAX_RUN_CASES: usize = 10_000;
 /// Highest `maxWorkers` a run may ask for.
 pub const MAX_WORKERS: i32 = 256;
-
-/// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-pub enum RunTrigger {
-    /// A person, in GraphQL or the REST shim.
-    Manual,
-    /// A scheduled task.
-    Schedule,
-    /// An API client.
-    Api,
-    /// A retry of an earlier run's failed and errored cases.
-    Retry,
-}
-
-impl RunTrigger {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Manual => "MANUAL",
-            Self::Schedule => "SCHEDULE",
-            Self::Api => "API",
-            Self::Retry => "RETRY",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn from_stored(value: &str) -> Self {
-        [Self::Manual, Self::Schedule, Self::Api, Self::Retry]
-            .into_iter()
-            .find(|trigger| trigger.as_str() == value)
-            .unwrap_or(Self::Manual)
-    }
-}
 
 /// The environment a run executes with, as snapshotted at start (secrets still sealed).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -84,6 +53,9 @@ pub struct StartRun {
 }
 
 /// Creates a QUEUED run of the chosen cases and hands it to this node's executor (members).
+///
+/// The run, its cases and its audit entry commit together; the executor
+/// starts on it after the commit.
 pub async fn start_run(
     app: &Arc<App>,
     access: &ProjectAccess,
@@ -97,13 +69,29 @@ pub async fn start_run(
         task_id: None,
         retry_of: None,
     };
-    let run = start_run_in(app, access.project(), request, origin).await?;
-    let summary = format!(
-        "started run of {} cases (trigger {})",
-        run.total,
-        trigger.as_str()
-    );
-    crate::audit::record_in_project(app, access, "run", "run.start", &run.id, summary).await?;
+    let run = app
+        .db
+        .transaction(async |conn| {
+            let run =
+                store_run(conn, app, access.scope(), access.project(), request, origin).await?;
+            let summary = format!(
+                "started run of {} cases (trigger {})",
+                run.total,
+                trigger.as_str()
+            );
+            crate::audit::record_in_project(
+                &mut *conn,
+                access,
+                "run",
+                "run.start",
+                &run.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, AppError>(run)
+        })
+        .await?;
+    app.executor.launch(app.clone(), run.id.clone());
     Ok(run)
 }
 
@@ -119,14 +107,43 @@ pub struct RunOrigin {
     pub retry_of: Option<String>,
 }
 
-/// Creates a QUEUED run of `project`'s chosen cases for `origin`; the caller has checked access.
+/// Creates a QUEUED run of the chosen cases of the project `scope` is for,
+/// for `origin` (a task's fire), in one transaction; the executor starts on
+/// it after the commit.
 pub async fn start_run_in(
     app: &Arc<App>,
+    scope: &ProjectScope,
+    request: StartRun,
+    origin: RunOrigin,
+) -> AppResult<RunRow> {
+    let run = app
+        .db
+        .transaction(async |conn| {
+            let project = find_project(conn, scope).await?;
+            store_run(conn, app, scope, &project, request, origin).await
+        })
+        .await?;
+    app.executor.launch(app.clone(), run.id.clone());
+    Ok(run)
+}
+
+/// The project `scope` is for.
+async fn find_project(conn: &mut Conn, scope: &ProjectScope) -> AppResult<ProjectRow> {
+    ProjectRow::find(conn, scope.project_id())
+        .await?
+        .ok_or(AppError::NotFound("project"))
+}
+
+/// Stores a QUEUED run of `project`'s chosen cases, on `conn` (a transaction).
+async fn store_run(
+    conn: &mut Conn,
+    app: &App,
+    scope: &ProjectScope,
     project: &ProjectRow,
     request: StartRun,
     origin: RunOrigin,
 ) -> AppResult<RunRow> {
-    let cases = chosen_cases(app, project, &request).await?;
+    let cases = chosen_cases(conn, scope, &request).await?;
     let max_workers = request
         .max_workers
         .unwrap_or(project.settings().max_workers);
@@ -136,9 +153,10 @@ pub async fn start_run_in(
             format!("maxWorkers must be between 1 and {MAX_WORKERS}"),
         ));
     }
-    let environment = snapshot_environment(app, project, request.environment_id.as_deref()).await?;
+    let environment =
+        snapshot_environment(conn, scope, project, request.environment_id.as_deref()).await?;
     let cases = cases.into_iter().map(CaseSnapshot::from).collect();
-    create_run(app, project, cases, environment, max_workers, origin).await
+    insert_run(conn, app, project, cases, environment, max_workers, origin).await
 }
 
 /// What a run snapshots of one case: its id, name, kind and spec.
@@ -149,7 +167,7 @@ pub struct CaseSnapshot {
     /// Its name at start.
     pub name: String,
     /// HTTP, PERF, SCRIPT, UI, or a task step's PROBE / PURGE.
-    pub kind: String,
+    pub kind: RunCaseKind,
     /// The spec JSON.
     pub spec: String,
 }
@@ -161,7 +179,7 @@ impl From<CaseRow> for CaseSnapshot {
             spec: serde_json::to_string(&case.spec).expect("a case spec serializes"),
             case_id: case.id,
             name: case.name,
-            kind: case.kind.as_str().to_owned(),
+            kind: case.kind.into(),
         }
     }
 }
@@ -180,26 +198,39 @@ impl From<RunCaseRow> for CaseSnapshot {
 /// Creates a QUEUED run of prepared cases (a task's probe or purge steps) for `origin`.
 pub async fn start_prepared_run(
     app: &Arc<App>,
-    project: &ProjectRow,
+    scope: &ProjectScope,
     cases: Vec<CaseSnapshot>,
     origin: RunOrigin,
 ) -> AppResult<RunRow> {
-    let max_workers = project.settings().max_workers.clamp(1, MAX_WORKERS);
-    let environment = EnvironmentSnapshot {
-        default_headers: project.settings().default_headers,
-        ..EnvironmentSnapshot::default()
-    };
-    create_run(app, project, cases, environment, max_workers, origin).await
+    let run = app
+        .db
+        .transaction(async |conn| {
+            let project = find_project(conn, scope).await?;
+            let max_workers = project.settings().max_workers.clamp(1, MAX_WORKERS);
+            let environment = EnvironmentSnapshot {
+                default_headers: project.settings().default_headers,
+                ..EnvironmentSnapshot::default()
+            };
+            insert_run(conn, app, &project, cases, environment, max_workers, origin).await
+        })
+        .await?;
+    app.executor.launch(app.clone(), run.id.clone());
+    Ok(run)
 }
 
 /// Starts a new run of the failed and errored cases of a finished run (members).
 pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
-    next_status(RunStatus::from_stored(&run.status), RunAction::Retry)?;
+    next_status(run.status, RunAction::Retry)?;
     let retried: Vec<CaseSnapshot> = RunCaseRow::list_for_run(&app.db, &run.id)
         .await?
         .into_iter()
-        .filter(|case| matches!(case.status.as_str(), "FAILED" | "ERROR"))
+        .filter(|case| {
+            matches!(
+                case.status,
+                CaseResultStatus::Failed | CaseResultStatus::Error
+            )
+        })
         .map(CaseSnapshot::from)
         .collect();
     if retried.is_empty() {
@@ -214,17 +245,35 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
         task_id: run.task_id.clone(),
         retry_of: Some(run.id.clone()),
     };
-    let retry = create_run(
-        app,
-        access.project(),
-        retried,
-        environment,
-        run.max_workers,
-        origin,
-    )
-    .await?;
-    let summary = format!("retried run {} with {} cases", run.id, retry.total);
-    crate::audit::record_in_project(app, access, "run", "run.retry", &retry.id, summary).await?;
+    let retry = app
+        .db
+        .transaction(async |conn| {
+            let project = access.project();
+            let max_workers = run.max_workers;
+            let retry = insert_run(
+                conn,
+                app,
+                project,
+                retried,
+                environment,
+                max_workers,
+                origin,
+            )
+            .await?;
+            let summary = format!("retried run {} with {} cases", run.id, retry.total);
+            crate::audit::record_in_project(
+                &mut *conn,
+                access,
+                "run",
+                "run.retry",
+                &retry.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, AppError>(retry)
+        })
+        .await?;
+    app.executor.launch(app.clone(), retry.id.clone());
     Ok(retry)
 }
 
@@ -240,7 +289,7 @@ pub async fn control_run(
     // A concurrent change (the executor finishing, another client) loses the
     // conditional update; decide again on the fresh status.
     for _ in 0..5 {
-        let from = RunStatus::from_stored(&current.status);
+        let from = current.status;
         let to = next_status(from, action)?;
         if to == from {
             return Ok(current);
@@ -250,40 +299,18 @@ pub async fn control_run(
             to.as_str().to_lowercase(),
             access.viewer().user.username
         );
-        let event = status_event(&current, to.as_str(), Some(&reason));
-        if let Some((changed, event)) = RunRow::transition(
-            &app.db,
-            &run.id,
-            &[from.as_str()],
-            to.as_str(),
-            &event,
-            now(),
-        )
-        .await?
+        let event = status_event(&current, to, Some(&reason));
+        if let Some((changed, event)) =
+            RunRow::transition(&app.db, &run.id, &[from], to, &event, now()).await?
         {
             publish(app, &changed, &event).await;
             return Ok(changed);
         }
-        current = RunRow::find(&app.db, &run.id)
+        current = RunRow::find(&mut app.db.conn().await?, &run.id)
             .await?
             .ok_or(AppError::NotFound("run"))?;
     }
     Err(AppError::Conflict("the run is changing; try again".into()))
-}
-
-/// The run `id` with the caller's access to its project.
-pub async fn find_with_access(
-    app: &App,
-    viewer: &crate::auth::Viewer,
-    id: &str,
-    needed: ProjectRole,
-) -> AppResult<(RunRow, ProjectAccess)> {
-    let run = RunRow::find(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("run"))?;
-    let access =
-        ProjectAccess::require_for_object(app, viewer, &run.project_id, needed, "run").await?;
-    Ok((run, access))
 }
 
 /// Publishes a stored event, and the run's new state to the project's dashboard topic.
@@ -298,7 +325,7 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
     if event.kind == "STATUS" {
         let control = app
             .bus
-            .publish(&run_control_topic(&run.id), run.status.clone())
+            .publish(&run_control_topic(&run.id), run.status.to_string())
             .await;
         if let Err(error) = control {
             // The driver also reads the run at every lease renewal.
@@ -306,7 +333,7 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
         }
     }
     let dashboard = match event.kind.as_str() {
-        "STATUS" => !RunStatus::from_stored(&run.status).is_final(),
+        "STATUS" => !run.status.is_final(),
         "DONE" => true,
         _ => false,
     };
@@ -326,15 +353,15 @@ pub async fn ensure_no_active_run(app: &App, project_id: &str) -> AppResult<()> 
     if RunRow::count_active(&app.db, project_id).await? > 0 {
         return Err(AppError::Conflict(format!(
             "the project has an active run ({}); cancel it first",
-            ACTIVE_STATUSES.join("/")
+            ACTIVE_STATUSES.map(RunStatus::as_str).join("/")
         )));
     }
     Ok(())
 }
 
 async fn chosen_cases(
-    app: &App,
-    project: &ProjectRow,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     request: &StartRun,
 ) -> AppResult<Vec<CaseRow>> {
     let cases = match &request.case_ids {
@@ -342,10 +369,10 @@ async fn chosen_cases(
             let mut unique = ids.clone();
             unique.sort();
             unique.dedup();
-            let found = CaseRow::find_by_ids(&mut app.db.conn().await?, &unique).await?;
+            let found = CaseRow::find_by_ids(conn, &unique).await?;
             let known: HashSet<&str> = found
                 .iter()
-                .filter(|case| case.project_id == project.id)
+                .filter(|case| case.project_id == scope.project_id())
                 .map(|case| case.id.as_str())
                 .collect();
             if let Some(missing) = unique.iter().find(|id| !known.contains(id.as_str())) {
@@ -372,8 +399,8 @@ async fn chosen_cases(
                 ..CaseFilter::default()
             };
             CaseRow::page(
-                &mut app.db.conn().await?,
-                &ProjectScope::vouched(&project.id),
+                conn,
+                scope,
                 &filter,
                 (CaseOrderField::CreatedAt, SortDirection::Asc),
                 0,
@@ -398,23 +425,21 @@ async fn chosen_cases(
 }
 
 async fn snapshot_environment(
-    app: &App,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     project: &ProjectRow,
     environment_id: Option<&str>,
 ) -> AppResult<EnvironmentSnapshot> {
     let environment = match environment_id {
         Some(id) => Some(
-            EnvironmentRow::find(&mut app.db.conn().await?, id)
+            EnvironmentRow::find(conn, id)
                 .await?
-                .filter(|env| env.project_id == project.id)
+                .filter(|env| env.project_id == scope.project_id())
                 .ok_or_else(|| {
                     AppError::bad_input("environmentId", "no such environment in this project")
                 })?,
         ),
-        None => {
-            let scope = ProjectScope::vouched(&project.id);
-            EnvironmentRow::find_default(&mut app.db.conn().await?, &scope).await?
-        }
+        None => EnvironmentRow::find_default(conn, scope).await?,
     };
     Ok(EnvironmentSnapshot {
         environment_id: environment.as_ref().map(|env| env.id.clone()),
@@ -426,8 +451,10 @@ async fn snapshot_environment(
     })
 }
 
-async fn create_run(
-    app: &Arc<App>,
+/// Stores a QUEUED run of prepared cases, leased to this node, on `conn`.
+async fn insert_run(
+    conn: &mut Conn,
+    app: &App,
     project: &ProjectRow,
     cases: Vec<CaseSnapshot>,
     environment: EnvironmentSnapshot,
@@ -447,7 +474,7 @@ async fn create_run(
             name: case.name,
             kind: case.kind,
             spec: case.spec,
-            status: "PENDING".into(),
+            status: CaseResultStatus::Pending,
             duration_ms: None,
             result: None,
             finished_at: None,
@@ -457,8 +484,8 @@ async fn create_run(
     let run = RunRow {
         id,
         project_id: project.id.clone(),
-        status: RunStatus::Queued.as_str().into(),
-        trigger_kind: origin.trigger.as_str().into(),
+        status: RunStatus::Queued,
+        trigger_kind: origin.trigger,
         started_by: origin.started_by,
         retry_of: origin.retry_of,
         environment: serde_json::to_string(&environment).map_err(AppError::internal)?,
@@ -476,7 +503,6 @@ async fn create_run(
         next_seq: 0,
         task_id: origin.task_id,
     };
-    run.insert_with_cases(&app.db, &run_cases).await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    run.insert_with_cases(conn, &run_cases).await?;
     Ok(run)
 }

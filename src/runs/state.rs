@@ -1,9 +1,13 @@
-//! The run state machine (see DESIGN.md): which action moves a run where.
+//! The run state machine (see DESIGN.md): which action moves a run where,
+//! and the stored enums of runs and their cases.
 
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
 
+use crate::cases::spec::CaseKind;
 use crate::error::{AppError, AppResult};
+
+use super::http_check::CaseVerdict;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
@@ -38,48 +42,123 @@ pub enum RunAction {
     Retry,
 }
 
-/// Every status, for the exhaustive tests and lookups.
-pub const ALL_STATUSES: [RunStatus; 7] = [
-    RunStatus::Queued,
-    RunStatus::Running,
-    RunStatus::Paused,
-    RunStatus::Passed,
-    RunStatus::Failed,
-    RunStatus::Error,
-    RunStatus::Cancelled,
-];
+crate::stored_enum!(RunStatus {
+    Queued = "QUEUED",
+    Running = "RUNNING",
+    Paused = "PAUSED",
+    Passed = "PASSED",
+    Failed = "FAILED",
+    Error = "ERROR",
+    Cancelled = "CANCELLED",
+});
 
 /// Statuses in which a run still needs a node.
-pub const ACTIVE_STATUSES: [&str; 3] = ["QUEUED", "RUNNING", "PAUSED"];
+pub const ACTIVE_STATUSES: [RunStatus; 3] =
+    [RunStatus::Queued, RunStatus::Running, RunStatus::Paused];
 
 impl RunStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "QUEUED",
-            Self::Running => "RUNNING",
-            Self::Paused => "PAUSED",
-            Self::Passed => "PASSED",
-            Self::Failed => "FAILED",
-            Self::Error => "ERROR",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-
-    /// Reads the stored spelling (unknown text reads as `ERROR`).
-    pub fn from_stored(value: &str) -> Self {
-        ALL_STATUSES
-            .into_iter()
-            .find(|status| status.as_str() == value)
-            .unwrap_or(Self::Error)
-    }
-
     /// True once the run can no longer change.
     pub fn is_final(self) -> bool {
         matches!(
             self,
             Self::Passed | Self::Failed | Self::Error | Self::Cancelled
         )
+    }
+}
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunTrigger {
+    /// A person, in GraphQL or the REST shim.
+    Manual,
+    /// A scheduled task.
+    Schedule,
+    /// An API client.
+    Api,
+    /// A retry of an earlier run's failed and errored cases.
+    Retry,
+}
+
+crate::stored_enum!(RunTrigger {
+    Manual = "MANUAL",
+    Schedule = "SCHEDULE",
+    Api = "API",
+    Retry = "RETRY",
+});
+
+/// A case result's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CaseResultStatus {
+    /// Not started yet.
+    Pending,
+    /// In flight.
+    Running,
+    /// Every assertion held.
+    Passed,
+    /// At least one assertion failed.
+    Failed,
+    /// The request failed: DNS, connect, timeout, TLS, broken response.
+    Error,
+    /// Not executed; see `skipReason`.
+    Skipped,
+}
+
+crate::stored_enum!(CaseResultStatus {
+    Pending = "PENDING",
+    Running = "RUNNING",
+    Passed = "PASSED",
+    Failed = "FAILED",
+    Error = "ERROR",
+    Skipped = "SKIPPED",
+});
+
+impl From<CaseVerdict> for CaseResultStatus {
+    fn from(verdict: CaseVerdict) -> Self {
+        match verdict {
+            CaseVerdict::Passed => Self::Passed,
+            CaseVerdict::Failed => Self::Failed,
+            CaseVerdict::Error => Self::Error,
+        }
+    }
+}
+
+/// What a run case executes: a snapshotted case, or a task's step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunCaseKind {
+    /// An HTTP case.
+    Http,
+    /// A load-test case.
+    Perf,
+    /// A script case.
+    Script,
+    /// A browser case.
+    Ui,
+    /// A task's probe of a server.
+    Probe,
+    /// A task's purge of old data.
+    Purge,
+}
+
+crate::stored_enum!(RunCaseKind {
+    Http = "HTTP",
+    Perf = "PERF",
+    Script = "SCRIPT",
+    Ui = "UI",
+    Probe = "PROBE",
+    Purge = "PURGE",
+});
+
+impl From<CaseKind> for RunCaseKind {
+    fn from(kind: CaseKind) -> Self {
+        match kind {
+            CaseKind::Http => Self::Http,
+            CaseKind::Perf => Self::Perf,
+            CaseKind::Script => Self::Script,
+            CaseKind::Ui => Self::Ui,
+        }
     }
 }
 
@@ -127,7 +206,7 @@ mod tests {
                 _ => None,
             }
         };
-        for status in ALL_STATUSES {
+        for status in RunStatus::ALL.iter().copied() {
             for action in [Pause, Resume, Cancel, Retry] {
                 match (next_status(status, action), allowed(status, action)) {
                     (Ok(to), Some(expected)) => assert_eq!(to, expected, "{status:?} {action:?}"),
@@ -139,9 +218,16 @@ mod tests {
     }
 
     #[test]
-    fn stored_spelling_round_trips() {
-        for status in ALL_STATUSES {
-            assert_eq!(RunStatus::from_stored(status.as_str()), status);
+    fn stored_spellings_round_trip() {
+        for status in RunStatus::ALL {
+            assert_eq!(status.as_str().parse::<RunStatus>(), Ok(*status));
         }
+        for status in CaseResultStatus::ALL {
+            assert_eq!(status.as_str().parse::<CaseResultStatus>(), Ok(*status));
+        }
+        for kind in RunCaseKind::ALL {
+            assert_eq!(kind.as_str().parse::<RunCaseKind>(), Ok(*kind));
+        }
+        assert!("DONE".parse::<RunStatus>().is_err());
     }
 }

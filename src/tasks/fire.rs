@@ -13,9 +13,9 @@ use crate::app::App;
 use crate::db::{now, DbResult};
 use crate::error::{AppError, AppResult};
 use crate::projects::access::{ProjectScope, SystemActor};
-use crate::projects::model::ProjectRow;
 use crate::runs::model::RunRow;
-use crate::runs::service::{start_prepared_run, start_run_in, RunOrigin, RunTrigger, StartRun};
+use crate::runs::service::{start_prepared_run, start_run_in, RunOrigin, StartRun};
+use crate::runs::state::RunTrigger;
 use crate::servers::model::{ServerFilter, ServerRow};
 
 use super::action::{ConcurrencyPolicy, ProbeServersAction, TaskAction};
@@ -173,9 +173,6 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
     // A fire carries no caller's capability (a manual one was checked by
     // `runTaskNow`): the scheduler acts on the task's project itself.
     let scope = SystemActor::SCHEDULER.scope(&task.project_id);
-    let project = ProjectRow::find(&mut app.db.conn().await?, scope.project_id())
-        .await?
-        .ok_or(AppError::NotFound("project"))?;
     let run_origin = RunOrigin {
         trigger: match origin {
             FireOrigin::Schedule { .. } => RunTrigger::Schedule,
@@ -198,7 +195,7 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
                 environment_id: action.environment_id.map(|id| id.to_string()),
                 max_workers: action.max_workers,
             };
-            start_run_in(app, &project, request, run_origin).await
+            start_run_in(app, &scope, request, run_origin).await
         }
         TaskAction::ProbeServers(action) => {
             let servers = probed_servers(app, &scope, &action).await?;
@@ -217,7 +214,7 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
                     step.as_case(format!("probe {}", server.name))
                 })
                 .collect();
-            start_prepared_run(app, &project, steps, run_origin).await
+            start_prepared_run(app, &scope, steps, run_origin).await
         }
         TaskAction::Purge(action) => {
             let step = TaskStep::Purge {
@@ -226,7 +223,7 @@ async fn start_run(app: &Arc<App>, task: &TaskRow, origin: &FireOrigin) -> AppRe
             };
             let name = format!("purge data older than {} days", action.older_than_days);
             let steps = vec![step.as_case(name)];
-            start_prepared_run(app, &project, steps, run_origin).await
+            start_prepared_run(app, &scope, steps, run_origin).await
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::db::{now, DbResult};
 use crate::runs::events::status_event;
 use crate::runs::model::RunRow;
 use crate::runs::service::publish as publish_run_event;
-use crate::runs::state::ACTIVE_STATUSES;
+use crate::runs::state::{RunStatus, ACTIVE_STATUSES};
 
 use super::action::MisfirePolicy;
 use super::events::{publish, TaskChanged, TaskEventKind, CHANGED_TOPIC};
@@ -377,13 +377,20 @@ async fn cancel_overdue_runs(app: &Arc<App>) -> anyhow::Result<()> {
         if created_at + TimeDelta::seconds(i64::from(limit)) > at {
             continue;
         }
-        let Some(run) = RunRow::find(&app.db, &run_id).await? else {
+        let Some(run) = RunRow::find(&mut app.db.conn().await?, &run_id).await? else {
             continue;
         };
         let reason = format!("TIMED_OUT: the run passed its task's maximum run time of {limit} s");
-        let event = status_event(&run, "CANCELLED", Some(&reason));
-        if let Some((cancelled, event)) =
-            RunRow::transition(&app.db, &run_id, &ACTIVE_STATUSES, "CANCELLED", &event, at).await?
+        let event = status_event(&run, RunStatus::Cancelled, Some(&reason));
+        if let Some((cancelled, event)) = RunRow::transition(
+            &app.db,
+            &run_id,
+            &ACTIVE_STATUSES,
+            RunStatus::Cancelled,
+            &event,
+            at,
+        )
+        .await?
         {
             publish_run_event(app, &cancelled, &event).await;
             if let Some(task) = TaskRow::find(&mut app.db.conn().await?, &task_id).await? {

@@ -12,15 +12,11 @@ use crate::projects::access::SystemActor;
 use crate::runs::http_check::CaseVerdict;
 use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
 use crate::runs::service::CaseSnapshot;
+use crate::runs::state::RunCaseKind;
 use crate::servers::model::ServerRow;
 
 use super::action::PurgeTarget;
 use super::model::FireRow;
-
-/// Run case kind of a server probe.
-pub const PROBE_KIND: &str = "PROBE";
-/// Run case kind of a purge.
-pub const PURGE_KIND: &str = "PURGE";
 
 /// One step of a task's run, stored as the run case's spec.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,8 +50,8 @@ pub struct StepOutcome {
 impl TaskStep {
     /// The step a run case holds, if it is one.
     pub fn of_case(case: &RunCaseRow) -> Option<Self> {
-        match case.kind.as_str() {
-            PROBE_KIND | PURGE_KIND => serde_json::from_str(&case.spec).ok(),
+        match case.kind {
+            RunCaseKind::Probe | RunCaseKind::Purge => serde_json::from_str(&case.spec).ok(),
             _ => None,
         }
     }
@@ -63,13 +59,13 @@ impl TaskStep {
     /// The step as a case to snapshot into a run.
     pub fn as_case(&self, name: String) -> CaseSnapshot {
         let (case_id, kind) = match self {
-            Self::Probe { server_id } => (server_id.clone(), PROBE_KIND),
-            Self::Purge { .. } => ("purge".to_owned(), PURGE_KIND),
+            Self::Probe { server_id } => (server_id.clone(), RunCaseKind::Probe),
+            Self::Purge { .. } => ("purge".to_owned(), RunCaseKind::Purge),
         };
         CaseSnapshot {
             case_id,
             name,
-            kind: kind.to_owned(),
+            kind,
             spec: serde_json::to_string(self).unwrap_or_default(),
         }
     }

@@ -84,7 +84,7 @@ impl User {
 
     /// Global role. Null unless the caller is an admin or this user.
     async fn role(&self, ctx: &Context<'_>) -> GqlResult<Option<Role>> {
-        self.personal(ctx, UserRow::role).await
+        self.personal(ctx, |user| user.role).await
     }
 
     /// False once an admin deactivates the account: it can no longer log in or use tokens.
@@ -137,7 +137,7 @@ impl UserQuery {
         #[graphql(desc = "The account's id.")] id: ID,
     ) -> GqlResult<Option<User>> {
         ctx.viewer().await?;
-        let user = UserRow::find_by_id(&ctx.app().db, &id)
+        let user = UserRow::find_by_id(&mut ctx.app().db.conn().await?, &id)
             .await?
             .ok_or(AppError::NotFound("user"))?;
         Ok(Some(User::new(user)))
@@ -167,9 +167,15 @@ impl UserQuery {
             role: filter.role,
             active: filter.active,
         };
-        let db = &ctx.app().db;
-        let rows = UserRow::page(db, &filter, page.after_id.as_deref(), page.fetch_limit()).await?;
-        let total = UserRow::count_matching(db, &filter).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let rows = UserRow::page(
+            &mut conn,
+            &filter,
+            page.after_id.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let total = UserRow::count_matching(&mut conn, &filter).await?;
         Ok(page.connection(rows, total, |row| &row.id, User::new))
     }
 }
@@ -236,14 +242,14 @@ impl UserMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: CreateUserInput,
     ) -> GqlResult<UserPayload> {
-        ctx.viewer().await?.require_admin()?;
+        let admin = ctx.viewer().await?.require_admin()?;
         let account = NewAccount {
             username: input.username,
             email: input.email,
             password: input.password,
         };
-        let user =
-            service::create_account(ctx.app(), account, input.role.unwrap_or(Role::User)).await?;
+        let role = input.role.unwrap_or(Role::User);
+        let user = service::create_account_as_admin(ctx.app(), &admin, account, role).await?;
         Ok(UserPayload {
             user: User::new(user),
         })

@@ -1,16 +1,20 @@
 //! Account writes whose rule depends on the other accounts: the first account becomes
 //! an admin, and the last active admin stays one.
 //!
-//! Each check and its write form one serialised step ([`db_write_transaction!`]),
-//! so requests arriving together cannot all pass the same check: eight first
-//! registrations make one admin, and two admins demoting each other leave one.
+//! Each check and its write form one serialised step, a transaction that other
+//! writers cannot interleave with ([`Conn::transaction`]: `BEGIN IMMEDIATE` on
+//! SQLite; row or advisory locks taken by the body on PostgreSQL), so requests
+//! arriving together cannot all pass the same check: eight first registrations
+//! make one admin, and two admins demoting each other leave one. Called inside
+//! the caller's transaction, the step is a savepoint of it and its locks last
+//! until that transaction ends.
 
 use diesel::sql_types::Text;
 use diesel::{OptionalExtension, QueryDsl, QueryableByName, SelectableHelper};
 
 use crate::db::schema::users;
-use crate::db::{Backend, Database, DbResult};
-use crate::db_write_transaction;
+use crate::db::{Backend, Conn, DbResult};
+use crate::db_run;
 
 use super::model::{Role, UserChanges, UserRow};
 
@@ -66,96 +70,106 @@ macro_rules! lock_active_admins {
 impl UserRow {
     /// Stores a self-registered account: `ADMIN` when it is the first account ever,
     /// `USER` otherwise. Returns the stored row.
-    pub async fn insert_registered(&self, db: &Database) -> DbResult<Self> {
-        let backend = db.backend();
-        db_write_transaction!(db, |conn| {
-            if backend == Backend::Postgres {
-                diesel::sql_query(LOCK_REGISTRATIONS_POSTGRES)
+    pub async fn insert_registered(&self, conn: &mut Conn) -> DbResult<Self> {
+        let backend = conn.backend();
+        conn.transaction(async |conn| {
+            db_run!(conn, |conn| {
+                if backend == Backend::Postgres {
+                    diesel::sql_query(LOCK_REGISTRATIONS_POSTGRES)
+                        .execute(conn)
+                        .await?;
+                }
+                let accounts: i64 = users::table.count().get_result(conn).await?;
+                let role = if accounts == 0 {
+                    Role::Admin
+                } else {
+                    Role::User
+                };
+                let row = Self {
+                    role,
+                    ..self.clone()
+                };
+                diesel::insert_into(users::table)
+                    .values(&row)
                     .execute(conn)
                     .await?;
-            }
-            let accounts: i64 = users::table.count().get_result(conn).await?;
-            let role = if accounts == 0 {
-                Role::Admin
-            } else {
-                Role::User
-            };
-            let row = Self {
-                role: role.as_str().to_owned(),
-                ..self.clone()
-            };
-            diesel::insert_into(users::table)
-                .values(&row)
-                .execute(conn)
-                .await?;
-            Ok(row)
+                Ok(row)
+            })
         })
+        .await
     }
 
     /// Applies `changes` to the account `id` for the admin `actor_id`, unless that leaves
     /// no active admin. Returns the account before and after.
     pub async fn update_keeping_an_admin(
-        db: &Database,
+        conn: &mut Conn,
         actor_id: &str,
         id: &str,
         changes: &UserChanges,
     ) -> DbResult<AdminRuleOutcome<(Self, Self)>> {
-        let backend = db.backend();
-        db_write_transaction!(db, |conn| {
-            let admins = lock_active_admins!(conn, backend);
-            let Some(before) = users::table
-                .find(id)
-                .select(Self::as_select())
-                .first(conn)
-                .await
-                .optional()?
-            else {
-                return Ok(AdminRuleOutcome::NotFound);
-            };
-            if let Some(refusal) = admin_rule(&admins, actor_id, &before, takes_admin_away(changes))
-            {
-                return Ok(refusal);
-            }
-            let after = diesel::update(users::table.find(id))
-                .set(changes)
-                .returning(Self::as_returning())
-                .get_result(conn)
-                .await?;
-            Ok(AdminRuleOutcome::Done((before, after)))
+        let backend = conn.backend();
+        conn.transaction(async |conn| {
+            db_run!(conn, |conn| {
+                let admins = lock_active_admins!(conn, backend);
+                let Some(before) = users::table
+                    .find(id)
+                    .select(Self::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(AdminRuleOutcome::NotFound);
+                };
+                if let Some(refusal) =
+                    admin_rule(&admins, actor_id, &before, takes_admin_away(changes))
+                {
+                    return Ok(refusal);
+                }
+                let after = diesel::update(users::table.find(id))
+                    .set(changes)
+                    .returning(Self::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok(AdminRuleOutcome::Done((before, after)))
+            })
         })
+        .await
     }
 
     /// Deletes the account `id` for the admin `actor_id`, unless it is the last active
     /// admin. Returns the deleted account.
     pub async fn delete_keeping_an_admin(
-        db: &Database,
+        conn: &mut Conn,
         actor_id: &str,
         id: &str,
     ) -> DbResult<AdminRuleOutcome<Self>> {
-        let backend = db.backend();
-        db_write_transaction!(db, |conn| {
-            let admins = lock_active_admins!(conn, backend);
-            let Some(target) = users::table
-                .find(id)
-                .select(Self::as_select())
-                .first(conn)
-                .await
-                .optional()?
-            else {
-                return Ok(AdminRuleOutcome::NotFound);
-            };
-            if let Some(refusal) = admin_rule(&admins, actor_id, &target, true) {
-                return Ok(refusal);
-            }
-            diesel::delete(users::table.find(id)).execute(conn).await?;
-            Ok(AdminRuleOutcome::Done(target))
+        let backend = conn.backend();
+        conn.transaction(async |conn| {
+            db_run!(conn, |conn| {
+                let admins = lock_active_admins!(conn, backend);
+                let Some(target) = users::table
+                    .find(id)
+                    .select(Self::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(AdminRuleOutcome::NotFound);
+                };
+                if let Some(refusal) = admin_rule(&admins, actor_id, &target, true) {
+                    return Ok(refusal);
+                }
+                diesel::delete(users::table.find(id)).execute(conn).await?;
+                Ok(AdminRuleOutcome::Done(target))
+            })
         })
+        .await
     }
 }
 
 /// True when `changes` demote or deactivate the account they apply to.
 fn takes_admin_away(changes: &UserChanges) -> bool {
-    changes.role.as_deref() == Some(Role::User.as_str()) || changes.active == Some(false)
+    changes.role == Some(Role::User) || changes.active == Some(false)
 }
 
 /// The refusal a write by `actor_id` on `target` earns, given the active admins' ids.
@@ -188,7 +202,7 @@ mod tests {
             username: id.to_owned(),
             email: format!("{id}@example.com"),
             password_hash: String::new(),
-            role: Role::Admin.as_str().to_owned(),
+            role: Role::Admin,
             active: true,
             created_at: crate::db::now(),
             updated_at: crate::db::now(),
@@ -219,7 +233,7 @@ mod tests {
     #[test]
     fn demoting_and_deactivating_take_admin_away() {
         let demote = UserChanges {
-            role: Some("USER".into()),
+            role: Some(Role::User),
             ..UserChanges::default()
         };
         let deactivate = UserChanges {

@@ -8,8 +8,9 @@ use diesel::{
 };
 
 use crate::db::schema::users;
-use crate::db::{Database, DbResult};
-use crate::db_run;
+use crate::db::stored::unreadable_row;
+use crate::db::{Conn, DbResult};
+use crate::{db_run, stored_enum};
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`, the same on both backends.
@@ -24,7 +25,7 @@ pub struct UserRow {
     pub username: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -40,23 +41,10 @@ pub enum Role {
     User,
 }
 
-impl Role {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "ADMIN",
-            Self::User => "USER",
-        }
-    }
-
-    /// Reads the stored spelling; anything unknown is the least privileged role.
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "ADMIN" => Self::Admin,
-            _ => Self::User,
-        }
-    }
-}
+stored_enum!(Role {
+    Admin = "ADMIN",
+    User = "USER",
+});
 
 /// Filters for listing users.
 #[derive(Debug, Default, Clone)]
@@ -78,7 +66,7 @@ pub struct UserChanges {
     pub username: Option<String>,
     pub email: Option<String>,
     pub password_hash: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
     pub last_login_at: Option<NaiveDateTime>,
@@ -100,7 +88,7 @@ macro_rules! filtered_users {
             };
         }
         if let Some(role) = filter.role {
-            query = query.filter(users::role.eq(role.as_str()));
+            query = query.filter(users::role.eq(role));
         }
         if let Some(active) = filter.active {
             query = query.filter(users::active.eq(active));
@@ -111,22 +99,17 @@ macro_rules! filtered_users {
 
 /// Local methods.
 impl UserRow {
-    /// The account's role.
-    pub fn role(&self) -> Role {
-        Role::from_stored(&self.role)
-    }
-
     /// True for an active admin.
     pub fn is_active_admin(&self) -> bool {
-        self.active && self.role() == Role::Admin
+        self.active && self.role == Role::Admin
     }
 }
 
 /// Database methods.
 impl UserRow {
     /// Stores a new account.
-    pub async fn insert(&self, db: &Database) -> DbResult<()> {
-        db_run!(db, |conn| {
+    pub async fn insert(&self, conn: &mut Conn) -> DbResult<()> {
+        db_run!(conn, |conn| {
             diesel::insert_into(users::table)
                 .values(self)
                 .execute(conn)
@@ -136,20 +119,21 @@ impl UserRow {
     }
 
     /// The account with this id.
-    pub async fn find_by_id(db: &Database, id: &str) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
-            Ok(users::table
+    pub async fn find_by_id(conn: &mut Conn, id: &str) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
+            users::table
                 .find(id)
                 .select(Self::as_select())
                 .first(conn)
                 .await
-                .optional()?)
+                .optional()
+                .map_err(|error| unreadable_row(error, "users", id))
         })
     }
 
     /// The accounts with these ids, in no particular order.
-    pub async fn find_by_ids(db: &Database, ids: &[String]) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn find_by_ids(conn: &mut Conn, ids: &[String]) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(users::table
                 .filter(users::id.eq_any(ids))
                 .select(Self::as_select())
@@ -159,9 +143,9 @@ impl UserRow {
     }
 
     /// The account whose username is `username`, in any case.
-    pub async fn find_by_username(db: &Database, username: &str) -> DbResult<Option<Self>> {
+    pub async fn find_by_username(conn: &mut Conn, username: &str) -> DbResult<Option<Self>> {
         let lowered = username.to_lowercase();
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(users::table
                 .filter(lower(users::username).eq(&lowered))
                 .select(Self::as_select())
@@ -172,9 +156,9 @@ impl UserRow {
     }
 
     /// The account whose username (any case) or email is `login`.
-    pub async fn find_by_username_or_email(db: &Database, login: &str) -> DbResult<Option<Self>> {
+    pub async fn find_by_username_or_email(conn: &mut Conn, login: &str) -> DbResult<Option<Self>> {
         let lowered = login.to_lowercase();
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(users::table
                 .filter(
                     lower(users::username)
@@ -189,8 +173,12 @@ impl UserRow {
     }
 
     /// Applies `changes` to the account `id`; returns the updated row, if any.
-    pub async fn update(db: &Database, id: &str, changes: &UserChanges) -> DbResult<Option<Self>> {
-        db_run!(db, |conn| {
+    pub async fn update(
+        conn: &mut Conn,
+        id: &str,
+        changes: &UserChanges,
+    ) -> DbResult<Option<Self>> {
+        db_run!(conn, |conn| {
             Ok(diesel::update(users::table.find(id))
                 .set(changes)
                 .returning(Self::as_returning())
@@ -202,12 +190,12 @@ impl UserRow {
 
     /// One page of accounts matching `filter`, ordered by id, after the cursor id.
     pub async fn page(
-        db: &Database,
+        conn: &mut Conn,
         filter: &UserFilter,
         after_id: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = filtered_users!(filter).select(Self::as_select());
             if let Some(after_id) = after_id {
                 query = query.filter(users::id.gt(after_id.to_owned()));
@@ -217,8 +205,8 @@ impl UserRow {
     }
 
     /// How many accounts match `filter`.
-    pub async fn count_matching(db: &Database, filter: &UserFilter) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    pub async fn count_matching(conn: &mut Conn, filter: &UserFilter) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             Ok(filtered_users!(filter).count().get_result(conn).await?)
         })
     }

@@ -1,14 +1,20 @@
 //! Account rules: registration, login, password changes and admin edits.
+//!
+//! An admin's change to an account and its audit entry commit together;
+//! the notifications it sends are stored in the same transaction and
+//! published after it.
 
 use std::net::IpAddr;
 
 use crate::app::App;
+use crate::audit::{self, AuditEvent};
 use crate::auth::cache::forget_user;
 use crate::auth::service::{close_other_sessions, open_session, IssuedTokens};
 use crate::auth::throttle::{self, LoginAdmission, LoginSubject};
 use crate::auth::{AdminViewer, Viewer};
-use crate::db::{now, DbError};
+use crate::db::{now, Conn, DbError, DbResult};
 use crate::error::{AppError, AppResult};
+use crate::notifications::model::NotificationRow;
 use crate::notifications::{self, NotificationKind};
 
 use super::guarded::AdminRuleOutcome;
@@ -52,18 +58,41 @@ pub async fn register(
     }
     throttle::admit_registration(app, client).await?;
     let prepared = prepare_account(app, account, Role::User).await?;
+    let mut conn = app.db.conn().await?;
     let user = prepared
-        .insert_registered(&app.db)
+        .insert_registered(&mut conn)
         .await
         .map_err(taken_or_failed)?;
-    let user = record_login(app, user).await?;
+    let user = record_login(&mut conn, user).await?;
+    drop(conn);
     open_session(app, user).await
 }
 
-/// Creates an account with `role` (admins and the CLI).
+/// Creates an account with `role`, for the node's operator (the command line).
 pub async fn create_account(app: &App, account: NewAccount, role: Role) -> AppResult<UserRow> {
     let user = prepare_account(app, account, role).await?;
-    user.insert(&app.db).await.map_err(taken_or_failed)?;
+    user.insert(&mut app.db.conn().await?)
+        .await
+        .map_err(taken_or_failed)?;
+    Ok(user)
+}
+
+/// An admin creates an account with `role`; the account and its audit entry commit together.
+pub async fn create_account_as_admin(
+    app: &App,
+    admin: &AdminViewer,
+    account: NewAccount,
+    role: Role,
+) -> AppResult<UserRow> {
+    let user = prepare_account(app, account, role).await?;
+    let summary = format!("created account '{}' with role {role}", user.username);
+    app.db
+        .transaction(async |conn| {
+            user.insert(conn).await.map_err(taken_or_failed)?;
+            record_admin_change(conn, admin, "user.create", &user.id, summary).await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
     Ok(user)
 }
 
@@ -72,14 +101,14 @@ async fn prepare_account(app: &App, account: NewAccount, role: Role) -> AppResul
     let username = validate::username("username", &account.username)?;
     let email = validate::email("email", &account.email)?;
     validate::password("password", &account.password)?;
-    ensure_unused(app, &username, &email, None).await?;
+    ensure_unused(&mut app.db.conn().await?, &username, &email, None).await?;
     let created_at = now();
     Ok(UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         username,
         email,
         password_hash: app.passwords.hash(account.password).await?,
-        role: role.as_str().to_owned(),
+        role,
         active: true,
         created_at,
         updated_at: created_at,
@@ -97,7 +126,7 @@ pub async fn login(
 ) -> AppResult<IssuedTokens> {
     throttle::admit_login_from(app, client).await?;
     let login = login.trim();
-    let found = UserRow::find_by_username_or_email(&app.db, login).await?;
+    let found = UserRow::find_by_username_or_email(&mut app.db.conn().await?, login).await?;
     let unknown_name = login.to_lowercase();
     let subject = match &found {
         Some(user) => LoginSubject::Account(&user.id),
@@ -113,7 +142,9 @@ pub async fn login(
         }
         _ => return Err(refused_login(admission)),
     };
-    let user = record_login(app, user).await?;
+    let user = record_login(&mut app.db.conn().await?, user).await?;
+    // Checked sessions of this account carry the previous last login.
+    forget_user(app, &user.id).await;
     open_session(app, user).await
 }
 
@@ -141,8 +172,14 @@ pub async fn change_password(
         updated_at: Some(now()),
         ..UserChanges::default()
     };
-    UserRow::update(&app.db, viewer.id(), &changes).await?;
-    close_other_sessions(app, viewer).await
+    app.db
+        .transaction(async |conn| {
+            UserRow::update(conn, viewer.id(), &changes).await?;
+            close_other_sessions(conn, viewer).await
+        })
+        .await?;
+    forget_user(app, viewer.id()).await;
+    Ok(())
 }
 
 /// An admin edits an account. The last active admin keeps their role and access.
@@ -152,9 +189,6 @@ pub async fn update_account(
     id: &str,
     changes: AccountChanges,
 ) -> AppResult<UserRow> {
-    UserRow::find_by_id(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
     let username = changes
         .username
         .as_deref()
@@ -165,39 +199,112 @@ pub async fn update_account(
         .as_deref()
         .map(|value| validate::email("email", value))
         .transpose()?;
-    ensure_unused(
-        app,
-        username.as_deref().unwrap_or(""),
-        email.as_deref().unwrap_or(""),
-        Some(id),
-    )
-    .await?;
     let row_changes = UserChanges {
         username,
         email,
-        role: changes.role.map(|role| role.as_str().to_owned()),
+        role: changes.role,
         active: changes.active,
         updated_at: Some(now()),
         ..UserChanges::default()
     };
-    let outcome = UserRow::update_keeping_an_admin(&app.db, admin.viewer().id(), id, &row_changes)
-        .await
-        .map_err(taken_or_failed)?;
-    let (before, after) = admin_rule_result(
-        outcome,
-        "the last active admin cannot be demoted or deactivated",
-    )?;
+    let (after, notifications) = app
+        .db
+        .transaction(async |conn| {
+            UserRow::find_by_id(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("user"))?;
+            ensure_unused(
+                conn,
+                row_changes.username.as_deref().unwrap_or(""),
+                row_changes.email.as_deref().unwrap_or(""),
+                Some(id),
+            )
+            .await?;
+            let outcome =
+                UserRow::update_keeping_an_admin(conn, admin.viewer().id(), id, &row_changes)
+                    .await
+                    .map_err(taken_or_failed)?;
+            let (before, after) = admin_rule_result(
+                outcome,
+                "the last active admin cannot be demoted or deactivated",
+            )?;
+            let summary = change_summary(&before, &after);
+            record_admin_change(conn, admin, "user.update", id, summary).await?;
+            let notifications = store_account_notifications(conn, &before, &after).await?;
+            Ok::<_, AppError>((after, notifications))
+        })
+        .await?;
     forget_user(app, id).await;
-    notify_account_changes(app, &before, &after).await?;
+    for notification in &notifications {
+        notifications::service::publish(app, notification).await;
+    }
     Ok(after)
 }
 
 /// An admin deletes an account. The last active admin cannot be deleted.
 pub async fn delete_account(app: &App, admin: &AdminViewer, id: &str) -> AppResult<UserRow> {
-    let outcome = UserRow::delete_keeping_an_admin(&app.db, admin.viewer().id(), id).await?;
-    let deleted = admin_rule_result(outcome, "the last active admin cannot be deleted")?;
+    let deleted = app
+        .db
+        .transaction(async |conn| {
+            let outcome = UserRow::delete_keeping_an_admin(conn, admin.viewer().id(), id).await?;
+            let deleted = admin_rule_result(outcome, "the last active admin cannot be deleted")?;
+            let summary = format!("deleted account '{}'", deleted.username);
+            record_admin_change(conn, admin, "user.delete", id, summary).await?;
+            Ok::<_, AppError>(deleted)
+        })
+        .await?;
     forget_user(app, id).await;
     Ok(deleted)
+}
+
+/// Records an admin's change to the account `user_id` (an entry of no project).
+async fn record_admin_change(
+    conn: &mut Conn,
+    admin: &AdminViewer,
+    action: &str,
+    user_id: &str,
+    summary: String,
+) -> DbResult<()> {
+    let event = AuditEvent {
+        project_id: None,
+        action,
+        object_type: "user",
+        object_id: user_id,
+        summary,
+    };
+    audit::record(conn, admin.viewer(), event).await
+}
+
+/// What an admin's edit changed, for the audit trail (no addresses or hashes).
+fn change_summary(before: &UserRow, after: &UserRow) -> String {
+    let mut changed = Vec::new();
+    if before.username != after.username {
+        changed.push(format!("username '{}'", after.username));
+    }
+    if before.email != after.email {
+        changed.push("email".to_owned());
+    }
+    if before.role != after.role {
+        changed.push(format!("role {}", after.role));
+    }
+    if before.active != after.active {
+        changed.push(
+            if after.active {
+                "activated"
+            } else {
+                "deactivated"
+            }
+            .to_owned(),
+        );
+    }
+    if changed.is_empty() {
+        changed.push("nothing".to_owned());
+    }
+    format!(
+        "changed account '{}': {}",
+        before.username,
+        changed.join(", ")
+    )
 }
 
 /// The written value, or the error a refused write under the last-admin rule answers.
@@ -229,26 +336,26 @@ fn taken_or_failed(error: DbError) -> AppError {
     }
 }
 
-async fn record_login(app: &App, user: UserRow) -> AppResult<UserRow> {
+async fn record_login(conn: &mut Conn, user: UserRow) -> AppResult<UserRow> {
     let changes = UserChanges {
         last_login_at: Some(now()),
         ..UserChanges::default()
     };
-    let updated = UserRow::update(&app.db, &user.id, &changes).await?;
-    forget_user(app, &user.id).await;
-    Ok(updated.unwrap_or(user))
+    Ok(UserRow::update(conn, &user.id, &changes)
+        .await?
+        .unwrap_or(user))
 }
 
 /// `CONFLICT` when another account (not `except_id`) has this username or email.
 async fn ensure_unused(
-    app: &App,
+    conn: &mut Conn,
     username: &str,
     email: &str,
     except_id: Option<&str>,
 ) -> AppResult<()> {
     let other = |user: &UserRow| Some(user.id.as_str()) != except_id;
     if !username.is_empty() {
-        let holder = UserRow::find_by_username_or_email(&app.db, username).await?;
+        let holder = UserRow::find_by_username_or_email(conn, username).await?;
         if holder
             .filter(|u| other(u) && u.username.eq_ignore_ascii_case(username))
             .is_some()
@@ -259,7 +366,7 @@ async fn ensure_unused(
         }
     }
     if !email.is_empty() {
-        let holder = UserRow::find_by_username_or_email(&app.db, email).await?;
+        let holder = UserRow::find_by_username_or_email(conn, email).await?;
         if holder.filter(|u| other(u) && u.email == email).is_some() {
             return Err(AppError::Conflict("email is already registered".into()));
         }
@@ -267,12 +374,18 @@ async fn ensure_unused(
     Ok(())
 }
 
-/// Tells a user when an admin changed their role or access.
-async fn notify_account_changes(app: &App, before: &UserRow, after: &UserRow) -> AppResult<()> {
+/// Stores what tells a user that an admin changed their role or access; the
+/// caller publishes it after the commit.
+async fn store_account_notifications(
+    conn: &mut Conn,
+    before: &UserRow,
+    after: &UserRow,
+) -> DbResult<Vec<NotificationRow>> {
+    let mut stored = Vec::new();
     if before.role != after.role {
         let message = format!("An admin changed your role to {}.", after.role);
-        notifications::service::notify(app, &after.id, NotificationKind::RoleChanged, message)
-            .await?;
+        let kind = NotificationKind::RoleChanged;
+        stored.push(notifications::service::store(conn, &after.id, kind, message).await?);
     }
     if before.active != after.active {
         let (kind, message) = if after.active {
@@ -286,7 +399,8 @@ async fn notify_account_changes(app: &App, before: &UserRow, after: &UserRow) ->
                 "An admin deactivated your account.",
             )
         };
-        notifications::service::notify(app, &after.id, kind, message.to_owned()).await?;
+        let message = message.to_owned();
+        stored.push(notifications::service::store(conn, &after.id, kind, message).await?);
     }
-    Ok(())
+    Ok(stored)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tidewatch::runs::model::{NewEvent, RunRow};
-use tidewatch::runs::state::ACTIVE_STATUSES;
+use tidewatch::runs::state::{RunStatus, ACTIVE_STATUSES};
 
 use crate::backend_test;
 use crate::runs::{
@@ -132,7 +132,7 @@ backend_test! {
         let first = stored_log(&app, &run_id, "first").await;
         let second = stored_log(&app, &run_id, "second").await;
         stored_log(&app, &run_id, "never published").await;
-        let run = RunRow::find(&app.app.db, &run_id).await.unwrap().unwrap();
+        let run = RunRow::find(&mut app.app.db.conn().await.unwrap(), &run_id).await.unwrap().unwrap();
         tidewatch::runs::service::publish(&app.app, &run, &second).await;
         tidewatch::runs::service::publish(&app.app, &run, &first).await;
         act(&app, &token, "resumeRun", &run_id).await.ok();
@@ -165,7 +165,7 @@ backend_test! {
         let mut slow = app.subscribed_socket(Protocol::TransportWs, json!({ "token": token })).await;
         slow.subscribe("1", &run_events(&run_id, 0)).await;
         let mut seen = vec![slow.next_payload().await["data"]["runEvents"].clone()];
-        let run = RunRow::find(&app.app.db, &run_id).await.unwrap().unwrap();
+        let run = RunRow::find(&mut app.app.db.conn().await.unwrap(), &run_id).await.unwrap().unwrap();
         let filler = "x".repeat(4096);
         for index in 0..3000 {
             let event = stored_log(&app, &run_id, &format!("{index} {filler}")).await;
@@ -195,9 +195,9 @@ backend_test! {
 
         // The run's node is gone; cancelRun lands on another node while the
         // run has no driver (as the mutation stores it: status and STATUS event).
-        let run = RunRow::find(&db, &run_id).await.unwrap().unwrap();
-        let cancel = tidewatch::runs::events::status_event(&run, "CANCELLED", Some("cancelled by owner"));
-        RunRow::transition(&db, &run_id, &ACTIVE_STATUSES, "CANCELLED", &cancel, tidewatch::db::now())
+        let run = RunRow::find(&mut db.conn().await.unwrap(), &run_id).await.unwrap().unwrap();
+        let cancel = tidewatch::runs::events::status_event(&run, RunStatus::Cancelled, Some("cancelled by owner"));
+        RunRow::transition(&db, &run_id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, tidewatch::db::now())
             .await
             .unwrap()
             .expect("the run was active");

@@ -18,17 +18,6 @@ pub enum CaseVerdict {
     Error,
 }
 
-impl CaseVerdict {
-    /// The stored case status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Passed => "PASSED",
-            Self::Failed => "FAILED",
-            Self::Error => "ERROR",
-        }
-    }
-}
-
 /// Why no complete response was had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -271,7 +271,9 @@ impl TaskFire {
         let Some(run_id) = &self.0.run_id else {
             return Ok(None);
         };
-        Ok(RunRow::find(&ctx.app().db, run_id).await?.map(Run))
+        Ok(RunRow::find(&mut ctx.app().db.conn().await?, run_id)
+            .await?
+            .map(Run))
     }
 
     /// When a node claimed it.

@@ -207,3 +207,93 @@ backend_test! {
         assert_eq!(after.data("cases.totalCount"), 1);
     }
 }
+
+/// How many rows `sql` (a `SELECT COUNT(*) AS n …`) counts.
+async fn count(app: &App, sql: &str) -> i64 {
+    let mut conn = app.db.conn().await.expect("connection");
+    let row: DbResult<Counter> = async {
+        db_run!(&mut conn, |conn| Ok(diesel::sql_query(sql)
+            .get_result(conn)
+            .await?))
+    }
+    .await;
+    row.expect(sql).n
+}
+
+backend_test! {
+    async fn admin_account_changes_and_new_projects_commit_with_their_audit_entry(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let ada = app.register("ada").await;
+        let bob = app.register("bob").await;
+        let token = Some(ada.access_token.as_str());
+        let create_user = "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }";
+        let delete_user = "mutation($input: DeleteUserInput!) { deleteUser(input: $input) { deletedUserId } }";
+        let eve = json!({ "input": { "username": "eve", "email": "eve@example.com", "password": "correct horse battery" } });
+        let users = "SELECT COUNT(*) AS n FROM users";
+        let bob_is_admin = format!("SELECT COUNT(*) AS n FROM users WHERE id = '{}' AND role = 'ADMIN'", bob.id);
+        refuse_audit_entries(&app.app, backend).await;
+
+        let project = app
+            .graphql(token, "mutation { createProject(input: { name: \"Unaudited\" }) { project { id } } }", json!({}))
+            .await;
+        assert_eq!(project.code(), "INTERNAL");
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM projects").await, 0);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM project_members").await, 0);
+        assert_eq!(app.graphql(token, create_user, eve.clone()).await.code(), "INTERNAL");
+        assert_eq!(count(&app.app, users).await, 2);
+        let promoted = app.update_user(&ada.access_token, &bob.id, json!({ "role": "ADMIN" })).await;
+        assert_eq!(promoted.code(), "INTERNAL");
+        assert_eq!(count(&app.app, &bob_is_admin).await, 0);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM notifications").await, 0);
+        let deleted = app.graphql(token, delete_user, json!({ "input": { "id": bob.id } })).await;
+        assert_eq!(deleted.code(), "INTERNAL");
+        assert_eq!(count(&app.app, users).await, 2);
+
+        // With the audit trail writable again, each change is stored with its entry.
+        let allow = match backend {
+            Backend::Sqlite => "DROP TRIGGER refuse_audit",
+            Backend::Postgres => "DROP TRIGGER refuse_audit ON audit_entries",
+        };
+        execute(&app.app, allow).await;
+        app.create_project(&ada.access_token, "Audited").await;
+        app.graphql(token, create_user, eve).await.ok();
+        app.update_user(&ada.access_token, &bob.id, json!({ "role": "ADMIN" })).await.ok();
+        assert_eq!(count(&app.app, &bob_is_admin).await, 1);
+        app.graphql(token, delete_user, json!({ "input": { "id": bob.id } })).await.ok();
+        let entries = |action: &str| {
+            format!("SELECT COUNT(*) AS n FROM audit_entries WHERE action = '{action}' AND actor_id = '{}'", ada.id)
+        };
+        for action in ["project.create", "user.create", "user.update", "user.delete"] {
+            assert_eq!(count(&app.app, &entries(action)).await, 1, "{action}");
+        }
+        let bob_entries = format!("SELECT COUNT(*) AS n FROM audit_entries WHERE object_id = '{}'", bob.id);
+        assert_eq!(count(&app.app, &bob_entries).await, 2);
+    }
+}
+
+backend_test! {
+    async fn a_run_whose_audit_entry_fails_is_neither_stored_nor_started(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let ada = app.register("ada").await;
+        let token = Some(ada.access_token.as_str());
+        let project = app.create_project(&ada.access_token, "Runs").await;
+        app.create_case(&ada.access_token, http_case(&project, "Ping", "http://127.0.0.1:9/")).await.ok();
+        let start = "mutation($input: StartRunInput!) { startRun(input: $input) { run { id } } }";
+        let input = json!({ "input": { "projectId": project } });
+        refuse_audit_entries(&app.app, backend).await;
+
+        assert_eq!(app.graphql(token, start, input.clone()).await.code(), "INTERNAL");
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM runs").await, 0);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM run_cases").await, 0);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM run_events").await, 0);
+
+        let allow = match backend {
+            Backend::Sqlite => "DROP TRIGGER refuse_audit",
+            Backend::Postgres => "DROP TRIGGER refuse_audit ON audit_entries",
+        };
+        execute(&app.app, allow).await;
+        app.graphql(token, start, input).await.ok();
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM runs").await, 1);
+        assert_eq!(count(&app.app, "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'run.start'").await, 1);
+    }
+}

@@ -9,11 +9,15 @@ use serde_json::json;
 use tidewatch::cases::model::CaseRow;
 use tidewatch::db::{DbError, DbResult};
 use tidewatch::projects::model::MemberRow;
+use tidewatch::runs::model::RunRow;
+use tidewatch::users::model::UserRow;
 use tidewatch::{db_run, App};
 
 use super::execute;
 use crate::backend_test;
+use crate::runs::{finished, start};
 use crate::support::client::http_case;
+use crate::support::target::closed_port_url;
 use crate::support::{Backend, TestApp};
 
 #[derive(QueryableByName)]
@@ -85,5 +89,50 @@ backend_test! {
         assert_eq!(stored_text(&app.app, &sql).await, corrupt);
         let sql = format!("SELECT name AS value FROM projects WHERE id = '{project}'");
         assert_eq!(stored_text(&app.app, &sql).await, "Typed");
+    }
+}
+
+backend_test! {
+    async fn unknown_account_roles_and_run_enums_are_errors_not_defaults(backend: Backend) {
+        let app = TestApp::start(backend).await;
+        let ada = app.register("ada").await;
+        let bob = app.register("bob").await;
+        let project = app.create_project(&ada.access_token, "Typed runs").await;
+        app.create_case(&ada.access_token, http_case(&project, "Closed", &closed_port_url())).await.ok();
+        let run_id = start(&app, &ada.access_token, json!({ "projectId": project })).await;
+        finished(&app, &ada.access_token, &run_id).await;
+        let run_query = "query($id: ID!) { run(id: $id) { status trigger } }";
+        let results_query = "query($id: ID!) { run(id: $id) { results { edges { node { kind status } } } } }";
+        let read_run = |query: &'static str| {
+            app.graphql(Some(&ada.access_token), query, json!({ "id": run_id }))
+        };
+
+        // A global role this version does not know: not quietly USER (nor ADMIN), an error.
+        execute(&app.app, &format!("UPDATE users SET role = 'AUDITOR' WHERE id = '{}'", bob.id)).await;
+        let bob_row = UserRow::find_by_id(&mut app.app.db.conn().await.expect("connection"), &bob.id).await;
+        assert!(is_unreadable(&bob_row), "{bob_row:?}");
+        assert_eq!(app.me(&bob.access_token).await.code(), "INTERNAL");
+        let edit = app.update_user(&ada.access_token, &bob.id, json!({ "active": false })).await;
+        assert_eq!(edit.code(), "INTERNAL");
+        let sql = format!("SELECT role AS value FROM users WHERE id = '{}'", bob.id);
+        assert_eq!(stored_text(&app.app, &sql).await, "AUDITOR");
+
+        // A run status or trigger nobody knows: not ERROR, not MANUAL.
+        execute(&app.app, &format!("UPDATE runs SET status = 'ARCHIVED' WHERE id = '{run_id}'")).await;
+        let run = RunRow::find(&mut app.app.db.conn().await.unwrap(), &run_id).await;
+        assert!(is_unreadable(&run), "{run:?}");
+        assert_eq!(read_run(run_query).await.code(), "INTERNAL");
+        execute(&app.app, &format!("UPDATE runs SET status = 'ERROR', trigger_kind = 'WEBHOOK' WHERE id = '{run_id}'")).await;
+        assert_eq!(read_run(run_query).await.code(), "INTERNAL");
+        execute(&app.app, &format!("UPDATE runs SET trigger_kind = 'MANUAL' WHERE id = '{run_id}'")).await;
+        read_run(run_query).await.ok();
+
+        // A case result status or a run case kind nobody knows.
+        execute(&app.app, &format!("UPDATE run_cases SET status = 'FLAKY' WHERE run_id = '{run_id}'")).await;
+        assert_eq!(read_run(results_query).await.code(), "INTERNAL");
+        execute(&app.app, &format!("UPDATE run_cases SET status = 'ERROR', kind = 'QUANTUM' WHERE run_id = '{run_id}'")).await;
+        assert_eq!(read_run(results_query).await.code(), "INTERNAL");
+        let sql = format!("SELECT kind AS value FROM run_cases WHERE run_id = '{run_id}'");
+        assert_eq!(stored_text(&app.app, &sql).await, "QUANTUM");
     }
 }
