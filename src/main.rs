@@ -9,6 +9,12 @@ use tidewatch::users::model::Role;
 use tidewatch::users::service::{create_account, NewAccount};
 use tidewatch::{observability, App};
 
+/// mimalloc instead of the system allocator: a request allocates and frees
+/// many small values (rows, GraphQL values, JSON), where glibc's malloc spends
+/// a large share of the time (see the README's Performance section).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tidewatch: one GraphQL control plane for software testing and operations.
 #[derive(Parser)]
 #[command(version, about)]
