@@ -14,8 +14,9 @@
 //!   open by a gated case; for each, the time from sending the mutation until
 //!   each subscriber has the STATUS event it caused (p50/p99 over all);
 //! - **run time**: a run of `FANOUT_BENCH_CASES` GET cases (default 1,000,
-//!   `maxWorkers` 16), paused at once, subscribed, then resumed: the time from
-//!   `resumeRun` until every subscriber has had `complete`.
+//!   `maxWorkers` 16, after 16 slow ones that hold the workers while the run
+//!   is paused), subscribed, then resumed: the time from `resumeRun` until
+//!   every subscriber has had `complete`.
 //!
 //! It prints both for each crowd and the ratio of the large crowd to the small
 //! (best round of each), and the node's resident memory at the end.
@@ -178,6 +179,23 @@ async fn start_run(node: &BenchNode, token: &str, input: Value) -> String {
         .to_owned()
 }
 
+/// Waits until the run has left QUEUED (pause and resume are refused before).
+async fn until_running(node: &BenchNode, token: &str, run_id: &str) {
+    loop {
+        let data = node
+            .graphql(
+                Some(token),
+                "query($id: ID!) { run(id: $id) { status } }",
+                json!({ "id": run_id }),
+            )
+            .await;
+        if data["run"]["status"] != "QUEUED" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 async fn latest_seq(node: &BenchNode, token: &str, run_id: &str) -> i64 {
     let data = node
         .graphql(
@@ -201,6 +219,7 @@ async fn toggle_latency(
     size: usize,
 ) -> (i64, i64) {
     let run_id = start_run(node, token, json!({ "projectId": gate_project })).await;
+    until_running(node, token, &run_id).await;
     let crowd = Crowd::open(node, token, &run_id, size).await;
     // Everyone has the run's first events.
     crowd
@@ -244,6 +263,7 @@ async fn run_time(node: &BenchNode, token: &str, project: &str, size: usize) -> 
         json!({ "projectId": project, "maxWorkers": 16 }),
     )
     .await;
+    until_running(node, token, &run_id).await;
     act(node, token, "pauseRun", &run_id).await;
     let crowd = Crowd::open(node, token, &run_id, size).await;
     crowd
@@ -308,6 +328,16 @@ async fn run(label: &str, url: String, data_dir: std::path::PathBuf) -> anyhow::
     let gated = create_project("gated").await;
     create_case(gated.clone(), "gate".into(), target.url("/gate")).await;
     let many = create_project("many").await;
+    // The first cases keep every worker busy long enough to pause the run before
+    // the rest start.
+    for index in 0..16 {
+        create_case(
+            many.clone(),
+            format!("slow {index}"),
+            target.url("/slow/500"),
+        )
+        .await;
+    }
     for index in 0..cases {
         create_case(many.clone(), format!("case {index}"), target.url("/json")).await;
     }
