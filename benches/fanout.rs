@@ -30,15 +30,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tidewatch::runs::report::percentile;
 use tidewatch::Config;
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 
-use support::{on_bench_database, BenchNode};
+use support::{graphql_socket, on_bench_database, subscribe, BenchNode};
 
 const PER_SOCKET: usize = 50;
 const TOGGLES: usize = 20;
@@ -75,30 +73,9 @@ impl Crowd {
         while remaining > 0 {
             let count = remaining.min(PER_SOCKET);
             remaining -= count;
-            let mut request = format!("{}/graphql", node.base.replacen("http", "ws", 1))
-                .into_client_request()
-                .expect("ws request");
-            request.headers_mut().insert(
-                "Sec-WebSocket-Protocol",
-                "graphql-transport-ws".parse().expect("header"),
-            );
-            let (mut socket, _) = tokio_tungstenite::connect_async(request)
-                .await
-                .expect("WebSocket upgrade");
-            let init = json!({ "type": "connection_init", "payload": { "token": token } });
-            socket
-                .send(Message::text(init.to_string()))
-                .await
-                .expect("init");
-            let ack = socket.next().await.expect("ack").expect("ack");
-            assert!(ack.to_text().unwrap_or("").contains("connection_ack"));
+            let mut socket = graphql_socket(&node.base, token).await;
             for id in 0..count {
-                let subscribe = json!({ "id": id.to_string(), "type": "subscribe",
-                    "payload": { "query": query } });
-                socket
-                    .send(Message::text(subscribe.to_string()))
-                    .await
-                    .expect("subscribe");
+                subscribe(&mut socket, &id.to_string(), &query).await;
             }
             let received = received.clone();
             let changed = changed.clone();

@@ -14,40 +14,20 @@
 #[path = "../tests/api/support/target.rs"]
 mod target;
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use poem::listener::{Acceptor, Listener, TcpListener};
-use serde_json::{json, Value};
+use serde_json::json;
 use tidewatch::cases::model::CaseRow;
 use tidewatch::cases::spec::{CaseKind, CaseSpec};
 use tidewatch::db::stored::Json;
 use tidewatch::{App, Config};
 
-const WORKERS: [i32; 3] = [1, 16, 64];
+use support::graphql_at as graphql;
 
-async fn graphql(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut request = http
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let reply: Value = request
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON");
-    assert!(reply.get("errors").is_none(), "{reply}");
-    reply["data"].clone()
-}
+const WORKERS: [i32; 3] = [1, 16, 64];
 
 fn wrk(url: &str, connections: i32) -> Option<f64> {
     let output = std::process::Command::new("wrk")

@@ -17,39 +17,19 @@
 #[path = "../tests/api/support/target.rs"]
 mod target;
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use poem::listener::{Acceptor, Listener, TcpListener};
-use serde_json::{json, Value};
+use serde_json::json;
 use tidewatch::tasks::model::FireRow;
 use tidewatch::{App, Config};
 
-async fn graphql(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut request = http
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let reply: Value = request
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON");
-    assert!(reply.get("errors").is_none(), "{reply}");
-    reply["data"].clone()
-}
+use support::graphql_at as graphql;
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -18,14 +18,11 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod support;
+
+use support::{graphql_at, graphql_socket, subscribe, GraphqlSocket};
 
 /// The node process; killed when dropped.
 struct Node {
@@ -75,21 +72,14 @@ impl Node {
     }
 
     async fn graphql(&self, http: &reqwest::Client, token: Option<&str>, query: &str) -> Value {
-        let mut request = http
-            .post(format!("http://{}/graphql", self.base))
-            .json(&json!({ "query": query }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let reply: Value = request
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON");
-        assert!(reply.get("errors").is_none(), "{reply}");
-        reply["data"].clone()
+        graphql_at(
+            http,
+            &format!("http://{}", self.base),
+            token,
+            query,
+            json!({}),
+        )
+        .await
     }
 
     async fn open_connections(&self, http: &reqwest::Client) -> f64 {
@@ -107,30 +97,14 @@ impl Node {
             .unwrap_or(0.0)
     }
 
-    async fn subscribe(&self, token: &str) -> Socket {
-        let mut request = format!("ws://{}/graphql", self.base)
-            .into_client_request()
-            .expect("ws request");
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().expect("header"),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("WebSocket upgrade");
-        let init = json!({ "type": "connection_init", "payload": { "token": token } });
-        socket
-            .send(Message::text(init.to_string()))
-            .await
-            .expect("init");
-        let ack = socket.next().await.expect("ack").expect("ack");
-        assert!(ack.to_text().unwrap_or("").contains("connection_ack"));
-        let subscribe = json!({ "id": "1", "type": "subscribe",
-            "payload": { "query": "subscription { notifications { id message } }" } });
-        socket
-            .send(Message::text(subscribe.to_string()))
-            .await
-            .expect("subscribe");
+    async fn subscribe(&self, token: &str) -> GraphqlSocket {
+        let mut socket = graphql_socket(&format!("http://{}", self.base), token).await;
+        subscribe(
+            &mut socket,
+            "1",
+            "subscription { notifications { id message } }",
+        )
+        .await;
         socket
     }
 }

@@ -1,12 +1,20 @@
 //! What benches share: a node served on a loopback port, GraphQL calls as a
-//! client makes them, and a scratch PostgreSQL database.
+//! client makes them (over HTTP and WebSocket), and a scratch PostgreSQL database.
+
+// Each bench uses part of what benches share.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use futures_util::{SinkExt, StreamExt};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use serde_json::{json, Value};
 use tidewatch::{App, Config};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A node serving on a free loopback port until the process ends.
 pub struct BenchNode {
@@ -39,22 +47,7 @@ impl BenchNode {
 
     /// Runs a GraphQL operation and returns its `data` (errors panic).
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let reply: Value = request
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON");
-        assert!(reply.get("errors").is_none(), "{reply}");
-        reply["data"].clone()
+        graphql_at(&self.http, &self.base, token, query, variables).await
     }
 
     /// Registers the first user (an admin) and returns its access token.
@@ -111,3 +104,64 @@ where
         .await?;
     outcome
 }
+
+/// Runs a GraphQL operation on the node at `base` (`http://host:port`) and
+/// returns its `data` (errors panic).
+pub async fn graphql_at(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = http
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let reply: Value = request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(reply.get("errors").is_none(), "{reply}");
+    reply["data"].clone()
+}
+
+/// A GraphQL WebSocket of the node at `base` (`http://host:port`), speaking
+/// `graphql-transport-ws`, initialised with `token` and acknowledged.
+pub async fn graphql_socket(base: &str, token: &str) -> GraphqlSocket {
+    let mut request = format!("{}/graphql", base.replacen("http", "ws", 1))
+        .into_client_request()
+        .expect("ws request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket upgrade");
+    let init = json!({ "type": "connection_init", "payload": { "token": token } });
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("init");
+    let ack = socket.next().await.expect("ack").expect("ack");
+    assert!(ack.to_text().unwrap_or("").contains("connection_ack"));
+    socket
+}
+
+/// Starts operation `id` on a socket from [`graphql_socket`].
+pub async fn subscribe(socket: &mut GraphqlSocket, id: &str, query: &str) {
+    let subscribe = json!({ "id": id, "type": "subscribe", "payload": { "query": query } });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .expect("subscribe");
+}
+
+/// A client WebSocket.
+pub type GraphqlSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
