@@ -109,7 +109,8 @@ async fn main() -> anyhow::Result<()> {
             let app = App::build(cli.config).await?;
             let count = tidewatch::environments::service::reseal_secrets(&app)
                 .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+                .map_err(|error| anyhow::anyhow!("{error}"))?
+                + tidewatch::runs::reseal::reseal_runs(&app).await?;
             print_out(&format!("resealed {count} secrets\n"))
         }
     }

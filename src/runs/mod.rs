@@ -9,6 +9,7 @@ pub mod graphql;
 pub mod hub;
 pub mod model;
 pub mod report;
+pub mod reseal;
 pub mod service;
 pub mod state;
 #[cfg(test)]

@@ -221,3 +221,47 @@ backend_test! {
         assert_hidden(&target.token, "results", &run.to_string());
     }
 }
+
+backend_test! {
+    async fn a_key_rotation_reseals_what_runs_keep_sealed(backend: Backend) {
+        use tidewatch::secrets::SecretBox;
+        let old_key = SecretBox::generate_base64_key().unwrap();
+        let new_key = SecretBox::generate_base64_key().unwrap();
+        let key = old_key.clone();
+        let first = TestApp::builder(backend)
+            .config(move |config| config.secrets.credential_key = Some(key))
+            .start()
+            .await;
+        let target = TargetServer::start().await;
+        let owner = first.register("owner").await;
+        let (project, cases) = project_with_echo(&first, &owner, &target).await;
+        let run_id = start(&first, &owner, &project, &cases).await;
+        // The masked capture is stored, sealed with the old key; the node stops mid-run.
+        results_when(&first, &owner.access_token, &run_id, |run| run["passed"] == 1).await;
+        let database = first.database.clone();
+        first.stop().await;
+
+        // `tidewatch secrets reseal` with the new key and the old one.
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = tidewatch::Config::with_data_dir(data_dir.path());
+        config.database_url = Some(database.url.clone());
+        config.secrets.credential_key = Some(new_key.clone());
+        config.secrets.previous_credential_key = Some(old_key);
+        let rotating = tidewatch::App::build(config).await.unwrap();
+        // The run's snapshot of the secret variable, and the masked capture.
+        assert_eq!(tidewatch::runs::reseal::reseal_runs(&rotating).await.unwrap(), 2);
+        assert_eq!(tidewatch::runs::reseal::reseal_runs(&rotating).await.unwrap(), 0);
+        drop(rotating);
+
+        // A node with only the new key takes the run over: the case using the
+        // captured token gets its real value.
+        let second = TestApp::builder(backend)
+            .database(database)
+            .config(move |config| config.secrets.credential_key = Some(new_key))
+            .start()
+            .await;
+        let run = results_when(&second, &owner.access_token, &run_id, is_final).await;
+        assert_eq!(run["status"], "PASSED", "{run}");
+        assert_eq!(by_name(&run, "use")["status"], "PASSED");
+    }
+}
