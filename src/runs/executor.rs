@@ -437,7 +437,13 @@ impl<'a> Driver<'a> {
                 (case.id.clone(), started)
             })
             .collect();
-        let events = RunRow::start_cases(&self.app.db, &self.run.id, &starts, now()).await?;
+        let events = RunRow::start_cases_grouped(
+            &mut self.app.db.conn().await?,
+            &self.run.id,
+            &starts,
+            now(),
+        )
+        .await?;
         for event in &events {
             publish(self.app, &self.run, event).await;
         }
@@ -578,9 +584,14 @@ impl<'a> Driver<'a> {
                 }),
             }
         };
-        let (run, events) =
-            RunRow::complete_cases(&self.app.db, &self.run.id, &completions, &event_of, now())
-                .await?;
+        let (run, events) = RunRow::complete_cases_grouped(
+            &mut self.app.db.conn().await?,
+            &self.run.id,
+            &completions,
+            &event_of,
+            now(),
+        )
+        .await?;
         self.app.metrics.record_case_results(
             completions
                 .iter()

@@ -6,6 +6,7 @@ pub mod events;
 pub mod executor;
 pub mod feed;
 pub mod graphql;
+pub mod grouped;
 pub mod hub;
 pub mod model;
 pub mod report;
