@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_graphql::http::{WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
-use futures_util::{future, SinkExt, StreamExt};
+use futures_util::{future, FutureExt, SinkExt, StreamExt};
 use poem::http::header;
 use poem::web::websocket::{Message, WebSocket, WebSocketConfig, WebSocketStream};
 use poem::{IntoResponse, Request, Response};
@@ -29,6 +29,10 @@ const GOING_AWAY: u16 = 1001;
 const PROTOCOL_ERROR: u16 = 1002;
 /// Close code for a message larger than the node accepts.
 const MESSAGE_TOO_BIG: u16 = 1009;
+
+/// At most this many messages are written out together; a burst of events
+/// for a socket goes out in a few writes instead of one per message.
+const MAX_MESSAGES_PER_WRITE: usize = 64;
 
 /// How long a closing socket waits for the client's close frame.
 const CLOSE_HANDSHAKE_GRACE: Duration = Duration::from_secs(2);
@@ -86,12 +90,13 @@ pub fn upgrade(
 
 /// Buffers sized for many mostly idle sockets that carry small messages: the
 /// read buffer starts at 4 KiB (it grows for a larger message) instead of the
-/// 128 KiB allocated up front by default, each message is written out at once,
-/// and a message may be no larger than a request body.
+/// 128 KiB allocated up front by default, messages ready together are written
+/// together (up to 8 KiB before a write), and a message may be no larger than
+/// a request body.
 fn socket_config(max_message: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(8 * 1024)
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
 }
@@ -146,39 +151,59 @@ async fn serve(
     let outgoing = async_graphql::http::WebSocket::new(schema, incoming, protocol)
         .on_connection_init(move |payload| connection_init(init_app, payload, client));
     futures_util::pin_mut!(outgoing);
+    // A message taken from `outgoing` while others were being written out.
+    let mut ready: Option<Option<WsMessage>> = None;
+    let mut unflushed = 0;
     loop {
-        tokio::select! {
-            message = outgoing.next() => match message {
-                Some(WsMessage::Text(text)) => {
-                    if sink.send(Message::Text(text)).await.is_err() {
-                        return;
-                    }
-                }
-                Some(WsMessage::Close(code, reason)) => {
-                    let _ = sink.send(Message::close_with(code, reason)).await;
-                    return;
-                }
-                None => {
-                    let refused = refused.lock().expect("read error lock").take();
-                    match refused {
-                        Some((code, reason)) => {
-                            let _ = sink.send(Message::close_with(code, reason)).await;
-                        }
-                        None => {
-                            let _ = sink.close().await;
-                        }
+        let message = match ready.take() {
+            Some(message) => message,
+            None => tokio::select! {
+                message = outgoing.next() => message,
+                () = &mut shutdown => {
+                    let going_away = Message::close_with(GOING_AWAY, "server shutting down");
+                    if sink.send(going_away).await.is_ok() {
+                        // Finish the closing handshake: dropping the connection with the
+                        // client's messages unread would answer them with a reset, which
+                        // can destroy the close frame before the client reads it.
+                        let drained = async { while outgoing.next().await.is_some() {} };
+                        let _ = tokio::time::timeout(CLOSE_HANDSHAKE_GRACE, drained).await;
                     }
                     return;
                 }
             },
-            () = &mut shutdown => {
-                let going_away = Message::close_with(GOING_AWAY, "server shutting down");
-                if sink.send(going_away).await.is_ok() {
-                    // Finish the closing handshake: dropping the connection with the
-                    // client's messages unread would answer them with a reset, which
-                    // can destroy the close frame before the client reads it.
-                    let drained = async { while outgoing.next().await.is_some() {} };
-                    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_GRACE, drained).await;
+        };
+        match message {
+            Some(WsMessage::Text(text)) => {
+                if sink.feed(Message::Text(text)).await.is_err() {
+                    return;
+                }
+                unflushed += 1;
+                // Messages that are already waiting go out in the same write.
+                ready = if unflushed < MAX_MESSAGES_PER_WRITE {
+                    outgoing.next().now_or_never()
+                } else {
+                    None
+                };
+                if ready.is_none() {
+                    unflushed = 0;
+                    if sink.flush().await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Some(WsMessage::Close(code, reason)) => {
+                let _ = sink.send(Message::close_with(code, reason)).await;
+                return;
+            }
+            None => {
+                let refused = refused.lock().expect("read error lock").take();
+                match refused {
+                    Some((code, reason)) => {
+                        let _ = sink.send(Message::close_with(code, reason)).await;
+                    }
+                    None => {
+                        let _ = sink.close().await;
+                    }
                 }
                 return;
             }
