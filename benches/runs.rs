@@ -1,107 +1,155 @@
 //! Cases per second of the run executor against a loopback target, at
-//! `maxWorkers` 1, 16 and 64, next to `wrk` issuing the same request.
+//! `maxWorkers` 1, 16 and 64, next to hurl running the same requests.
 //!
 //! ```sh
-//! cargo bench --bench runs            # 10,000 cases per run
-//! RUNS_BENCH_CASES=2000 cargo bench --bench runs
+//! cargo bench --bench runs                                   # SQLite, 2,000 cases
+//! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench runs
+//! RUNS_BENCH_CASES=10000 RUNS_BENCH_ROUNDS=1 cargo bench --bench runs
 //! ```
 //!
-//! A node is served on a loopback port with a fresh SQLite database; cases are
-//! stored directly, runs started and watched through GraphQL as a client would.
-//! When `wrk` is on the PATH it is run against the same URL with as many
-//! connections as workers, and the ratio is printed.
+//! A node is served on a loopback port; the cases (a GET with one status
+//! assertion) are stored directly, runs started and watched through GraphQL as
+//! a client would. When `hurl` is on the PATH, each case is also written as a
+//! `.hurl` file (the same GET, `HTTP 200`) and `hurl --test --jobs N` runs them
+//! all, alternating with the node's runs; the medians of the rounds and their
+//! ratio are printed.
 
 #[path = "../tests/api/support/target.rs"]
 mod target;
 
 mod support;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use poem::listener::{Acceptor, Listener, TcpListener};
 use serde_json::json;
+use support::{on_bench_database, BenchNode};
 use tidewatch::cases::model::CaseRow;
 use tidewatch::cases::spec::{CaseKind, CaseSpec};
 use tidewatch::db::stored::Json;
-use tidewatch::{App, Config};
-
-use support::graphql_at as graphql;
+use tidewatch::Config;
 
 const WORKERS: [i32; 3] = [1, 16, 64];
 
-fn wrk(url: &str, connections: i32) -> Option<f64> {
-    let output = std::process::Command::new("wrk")
-        .args([
-            "-t",
-            &connections.min(2).to_string(),
-            "-c",
-            &connections.to_string(),
-            "-d",
-            "5s",
-            url,
-        ])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .find(|line| line.starts_with("Requests/sec:"))
-        .and_then(|line| line.split_whitespace().nth(1))
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
         .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Writes one hurl file per case; `None` when hurl is not installed.
+fn hurl_files(dir: &Path, url: &str, cases: usize) -> Option<Vec<String>> {
+    let installed = std::process::Command::new("hurl")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !installed {
+        return None;
+    }
+    std::fs::create_dir_all(dir).expect("hurl dir");
+    Some(
+        (0..cases)
+            .map(|index| {
+                let path = dir.join(format!("case{index}.hurl"));
+                std::fs::write(&path, format!("GET {url}\nHTTP 200\n")).expect("hurl file");
+                path.display().to_string()
+            })
+            .collect(),
+    )
+}
+
+/// Cases per second of `hurl --test --jobs workers` over `files`.
+fn hurl_rate(files: &[String], workers: i32) -> f64 {
+    let started = Instant::now();
+    let output = std::process::Command::new("hurl")
+        .args(["--test", "--jobs", &workers.to_string()])
+        .args(files)
+        .output()
+        .expect("hurl");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        output.status.success(),
+        "hurl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let rate = files.len() as f64 / seconds;
+    rate
+}
+
+/// Cases per second of one run of every case in `project`.
+async fn run_rate(node: &BenchNode, token: &str, project: &str, workers: i32, cases: usize) -> f64 {
+    let started = Instant::now();
+    let run = node
+        .graphql(
+            Some(token),
+            "mutation($i: StartRunInput!) { startRun(input: $i) { run { id } } }",
+            json!({ "i": { "projectId": project, "maxWorkers": workers } }),
+        )
+        .await["startRun"]["run"]["id"]
+        .as_str()
+        .expect("run")
+        .to_owned();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let state = node
+            .graphql(
+                Some(token),
+                "query($id: ID!) { run(id: $id) { status passed } }",
+                json!({ "id": run }),
+            )
+            .await;
+        if state["run"]["status"] != "RUNNING" && state["run"]["status"] != "QUEUED" {
+            assert_eq!(state["run"]["passed"], cases, "{state}");
+            break;
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rate = cases as f64 / started.elapsed().as_secs_f64();
+    rate
 }
 
 #[tokio::main]
-async fn main() {
-    let cases: usize = std::env::var("RUNS_BENCH_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000);
-    let target = target::TargetServer::start().await;
-    let url = target.url("/json");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::with_data_dir(dir.path());
-    config.database_url = Some(format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ));
-    let app = App::build(config).await.expect("app");
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .expect("bind");
-    let base = format!(
-        "http://{}",
-        acceptor.local_addr()[0].as_socket_addr().expect("address")
-    );
-    tokio::spawn(tidewatch::http::serve_on(
-        app.clone(),
-        acceptor,
-        std::future::pending(),
-    ));
-    let http = reqwest::Client::new();
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().to_owned();
+    on_bench_database(dir.path(), |label, url| run(label, url, data_dir)).await
+}
 
-    let register = graphql(&http, &base, None, "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }",
-        json!({ "i": { "username": "bench", "email": "bench@example.com", "password": "bench password 1" } })).await;
-    let token = register["register"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let user_id = register["register"]["user"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let project = graphql(
-        &http,
-        &base,
-        Some(&token),
-        "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { id } } }",
-        json!({ "i": { "name": "bench" } }),
-    )
-    .await["createProject"]["project"]["id"]
+async fn run(label: &str, url: String, data_dir: std::path::PathBuf) -> anyhow::Result<()> {
+    let cases = env_number("RUNS_BENCH_CASES", 2000);
+    let rounds = env_number("RUNS_BENCH_ROUNDS", 3);
+    let target = target::TargetServer::start().await;
+    let target_url = target.url("/json");
+    let mut config = Config::with_data_dir(&data_dir);
+    config.database_url = Some(url);
+    config.monitor.monitor_enabled = false;
+    let node = BenchNode::start(config).await?;
+    let token = node.register("bench").await;
+    let me = node.graphql(Some(&token), "{ me { id } }", json!({})).await;
+    let user_id = me["me"]["id"].as_str().expect("id").to_owned();
+    let project = node
+        .graphql(
+            Some(&token),
+            "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { id } } }",
+            json!({ "i": { "name": "bench" } }),
+        )
+        .await["createProject"]["project"]["id"]
         .as_str()
         .expect("project")
         .to_owned();
-    let spec: CaseSpec = serde_json::from_value(json!({ "http": { "request": { "method": "GET", "url": url }, "assertions": [{ "status": { "equals": 200 } }] } }))
-        .expect("spec");
+    let spec: CaseSpec = serde_json::from_value(json!({ "http": {
+        "request": { "method": "GET", "url": target_url },
+        "assertions": [{ "status": { "equals": 200 } }] } }))?;
     let now = tidewatch::db::now();
     let rows: Vec<CaseRow> = (0..cases)
         .map(|index| CaseRow {
@@ -120,64 +168,40 @@ async fn main() {
             updated_at: now,
         })
         .collect();
-    app.db
+    node.app
+        .db
         .transaction(async |conn| CaseRow::insert_all(conn, &rows).await)
-        .await
-        .expect("cases");
+        .await?;
+    let hurl = hurl_files(&data_dir.join("hurl"), &target_url, cases);
 
-    println!("{cases} HTTP cases (GET {url}, one status assertion), SQLite, loopback");
     println!(
-        "{:>10} {:>12} {:>10} {:>16} {:>8}",
-        "maxWorkers", "seconds", "cases/s", "wrk requests/s", "ratio"
+        "{label}: {cases} HTTP cases (GET {target_url}, one status assertion), {rounds} rounds"
+    );
+    println!(
+        "{:>10} {:>12} {:>12} {:>8}",
+        "maxWorkers", "cases/s", "hurl cases/s", "ratio"
     );
     for workers in WORKERS {
-        let started = Instant::now();
-        let run = graphql(
-            &http,
-            &base,
-            Some(&token),
-            "mutation($i: StartRunInput!) { startRun(input: $i) { run { id } } }",
-            json!({ "i": { "projectId": project, "maxWorkers": workers } }),
-        )
-        .await["startRun"]["run"]["id"]
-            .as_str()
-            .expect("run")
-            .to_owned();
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let state = graphql(
-                &http,
-                &base,
-                Some(&token),
-                "query($id: ID!) { run(id: $id) { status passed } }",
-                json!({ "id": run }),
-            )
-            .await;
-            if state["run"]["status"] != "RUNNING" && state["run"]["status"] != "QUEUED" {
-                assert_eq!(state["run"]["passed"], cases, "{state}");
-                break;
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for _ in 0..rounds {
+            ours.push(run_rate(&node, &token, &project, workers, cases).await);
+            if let Some(files) = &hurl {
+                let files = files.clone();
+                theirs.push(tokio::task::spawn_blocking(move || hurl_rate(&files, workers)).await?);
             }
         }
-        let seconds = started.elapsed().as_secs_f64();
-        #[allow(clippy::cast_precision_loss)]
-        let rate = cases as f64 / seconds;
-        let baseline = tokio::task::spawn_blocking({
-            let url = url.clone();
-            move || wrk(&url, workers)
-        })
-        .await
-        .ok()
-        .flatten();
-        match baseline {
-            Some(wrk_rate) => println!(
-                "{workers:>10} {seconds:>12.2} {rate:>10.0} {wrk_rate:>16.0} {:>8.3}",
-                rate / wrk_rate
-            ),
-            None => println!(
-                "{workers:>10} {seconds:>12.2} {rate:>10.0} {:>16} {:>8}",
-                "-", "-"
-            ),
+        let ours = median(ours);
+        if theirs.is_empty() {
+            println!("{workers:>10} {ours:>12.0} {:>12} {:>8}", "-", "-");
+        } else {
+            let theirs = median(theirs);
+            println!(
+                "{workers:>10} {ours:>12.0} {theirs:>12.0} {:>8.3}",
+                ours / theirs
+            );
         }
     }
-    app.begin_shutdown();
+    node.app.begin_shutdown();
+    Ok(())
 }
