@@ -17,9 +17,6 @@ use super::state::CaseResultStatus;
 /// Rows per statement: SQLite takes at most 32,766 bound values in one statement.
 const CHUNK: usize = 1_000;
 
-/// The columns a completion writes, bound per row (SQLite's `VALUES` list).
-const COMPLETION_COLUMNS: usize = 5;
-
 impl RunRow {
     /// Marks `starts` (run case id, its CASE_STARTED event) running and stores
     /// their events, in one transaction: three statements per chunk of cases.
@@ -215,7 +212,7 @@ async fn store_results(
          sealed_captures = v.sealed_captures, finished_at = ";
     db_run!(conn,
         sqlite: |conn| {
-            let values = vec![format!("({})", vec!["?"; COMPLETION_COLUMNS].join(",")); chunk.len()].join(",");
+            let values = vec!["(?,?,?,?,?)"; chunk.len()].join(",");
             let sql = format!(
                 "WITH v(id, status, duration_ms, result, sealed_captures) AS (VALUES {values}) \
                  UPDATE run_cases {SET}? FROM v WHERE run_cases.id = v.id"
