@@ -9,7 +9,7 @@ use futures_util::{stream, Stream, StreamExt};
 
 use crate::app::App;
 use crate::audit::graphql::AuditEntry;
-use crate::auth::Session;
+use crate::auth::session::Session;
 use crate::error::{AppError, AppResult, GqlResult, GraphqlError};
 use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
