@@ -15,7 +15,8 @@ use crate::graphql::{utc, ContextExt};
 use crate::users::graphql::User;
 use crate::users::model::UserRow;
 
-use super::access::{ProjectAccess, ProjectScope};
+use super::access::ProjectAccess;
+use super::scope::ProjectScope;
 use super::model::{
     MemberRow, ProjectFilter, ProjectRole, ProjectRow, ProjectSettings, ProjectSettingsInput,
 };
