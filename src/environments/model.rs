@@ -104,6 +104,23 @@ impl EnvironmentRow {
         })
     }
 
+    /// The environments of every project in `scopes`, each project's by name
+    /// (what [`EnvironmentRow::list`] reads for one), in one statement.
+    pub async fn list_for_projects(
+        conn: &mut Conn,
+        scopes: &[ProjectScope],
+    ) -> DbResult<Vec<Self>> {
+        let ids: Vec<&str> = scopes.iter().map(ProjectScope::project_id).collect();
+        db_run!(conn, |conn| {
+            Ok(environments::table
+                .filter(environments::project_id.eq_any(&ids))
+                .order((environments::project_id.asc(), environments::name.asc()))
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
     /// Every environment of every project.
     pub async fn all(conn: &mut Conn) -> DbResult<Vec<Self>> {
         db_run!(conn, |conn| {

@@ -295,6 +295,27 @@ impl MemberRow {
         })
     }
 
+    /// The members of every project in `scopes`, each project's earliest first
+    /// (what [`MemberRow::list`] reads for one), in one statement.
+    pub async fn list_for_projects(
+        conn: &mut Conn,
+        scopes: &[ProjectScope],
+    ) -> DbResult<Vec<Self>> {
+        let ids: Vec<&str> = scopes.iter().map(ProjectScope::project_id).collect();
+        db_run!(conn, |conn| {
+            Ok(project_members::table
+                .filter(project_members::project_id.eq_any(&ids))
+                .order((
+                    project_members::project_id.asc(),
+                    project_members::added_at.asc(),
+                    project_members::user_id.asc(),
+                ))
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
     /// `user_id`'s roles in whichever of `project_ids` they belong to.
     pub async fn roles_of_user(
         conn: &mut Conn,
