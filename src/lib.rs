@@ -35,3 +35,6 @@ pub mod users;
 
 pub use app::App;
 pub use config::Config;
+
+#[cfg(test)]
+mod architecture_test;

@@ -2,11 +2,12 @@
 //! not read its token family and its user from the database every time.
 //!
 //! An entry is the [`Viewer`] a full check produced for one token family
-//! (live family, active user), kept for `TIDEWATCH_SESSION_CACHE_SECONDS`. Every write
-//! that could change the answer (logout, a revoked family, a password change,
-//! any change to the account) calls [`forget_user`] after it commits: the
-//! entries of that user go on this node at once and on every other node when
-//! the [`SESSIONS_TOPIC`] message arrives. A node that may have missed such a
+//! (live family, active user), kept for `TIDEWATCH_SESSION_CACHE_SECONDS`.
+//! Every write that could change the answer (logout, a revoked family, a
+//! password change, any change to the account) calls
+//! [`forget_user`](super::session::forget_user) after it commits: the entries
+//! of that user go on this node at once and on every other node when the
+//! [`SESSIONS_TOPIC`] message arrives. A node that may have missed such a
 //! message (its Redis subscription was re-established) empties its cache.
 //! A check that started before a forget never stores its (perhaps stale)
 //! answer: entries are stored only if no forget happened while they were read.
@@ -20,10 +21,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
 use crate::events::{EventBus, Live};
 
-use super::Viewer;
+use super::viewer::Viewer;
 
 /// Where nodes tell each other to forget a user's sessions.
 pub const SESSIONS_TOPIC: &str = "auth.sessions";
@@ -123,6 +123,19 @@ impl SessionCache {
         self.len() == 0
     }
 
+    /// Drops every entry of `user_id` on this node, and tells the other nodes
+    /// on `bus` to do the same.
+    pub async fn forget_everywhere(&self, bus: &Arc<dyn EventBus>, user_id: &str) {
+        self.forget_locally(user_id);
+        let message = Forget {
+            user_id: user_id.to_owned(),
+        };
+        if let Err(error) = bus.publish_json(SESSIONS_TOPIC, &message).await {
+            // Other nodes trust what they checked until their entries expire.
+            tracing::warn!(%error, "could not tell other nodes to forget a user's sessions");
+        }
+    }
+
     /// Applies other nodes' forgets until the bus closes or the node stops.
     pub fn listen(
         self: &Arc<Self>,
@@ -151,18 +164,5 @@ impl SessionCache {
                 }
             }
         });
-    }
-}
-
-/// Makes every node stop trusting what it checked of `user_id`'s sessions;
-/// call it after a write to the user or their token families commits.
-pub async fn forget_user(app: &App, user_id: &str) {
-    app.sessions.forget_locally(user_id);
-    let message = Forget {
-        user_id: user_id.to_owned(),
-    };
-    if let Err(error) = app.bus.publish_json(SESSIONS_TOPIC, &message).await {
-        // Other nodes trust what they checked until their entries expire.
-        tracing::warn!(%error, "could not tell other nodes to forget a user's sessions");
     }
 }

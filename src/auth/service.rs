@@ -7,8 +7,8 @@ use crate::db::{now, Conn};
 use crate::error::{AppError, AppResult};
 use crate::users::model::UserRow;
 
-use super::cache::forget_user;
 use super::families::{reasons, RefreshTokenRow, TokenFamilyRow};
+use super::session::forget_user;
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use super::Viewer;
 

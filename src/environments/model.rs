@@ -9,7 +9,7 @@ use crate::db::schema::environments;
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 
 /// A stored environment; `variables` is a JSON list of [`StoredVariable`].
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -98,6 +98,23 @@ impl EnvironmentRow {
             Ok(environments::table
                 .filter(environments::project_id.eq(scope.project_id()))
                 .order(environments::name.asc())
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// The environments of every project in `scopes`, each project's by name
+    /// (what [`EnvironmentRow::list`] reads for one), in one statement.
+    pub async fn list_for_projects(
+        conn: &mut Conn,
+        scopes: &[ProjectScope],
+    ) -> DbResult<Vec<Self>> {
+        let ids: Vec<&str> = scopes.iter().map(ProjectScope::project_id).collect();
+        db_run!(conn, |conn| {
+            Ok(environments::table
+                .filter(environments::project_id.eq_any(&ids))
+                .order((environments::project_id.asc(), environments::name.asc()))
                 .select(Self::as_select())
                 .load(conn)
                 .await?)

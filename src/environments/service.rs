@@ -5,8 +5,9 @@ use crate::audit;
 use crate::db::stored::Json;
 use crate::db::{now, DbError};
 use crate::error::{AppError, AppResult};
-use crate::projects::access::{ProjectAccess, SystemActor};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
+use crate::projects::scope::SystemActor;
 
 use super::model::{EnvironmentChanges, EnvironmentRow, StoredVariable};
 

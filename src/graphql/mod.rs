@@ -14,7 +14,8 @@ use std::sync::Arc;
 use async_graphql::Context;
 
 use crate::app::App;
-use crate::auth::{Session, Viewer};
+use crate::auth::session::Session;
+use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::projects::access::{ProjectAccess, ProjectOwned};
 use crate::projects::model::ProjectRole;

@@ -18,7 +18,7 @@ use poem::{handler, Body, Request, Response};
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::auth::{parse_bearer, Session};
+use crate::auth::session::{parse_bearer, Session};
 use crate::config::LimitsConfig;
 use crate::graphql::document::nests_deeper_than;
 use crate::graphql::limits::BatchBudget;

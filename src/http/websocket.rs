@@ -19,7 +19,7 @@ use poem::{IntoResponse, Request, Response};
 use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::auth::{authenticate, parse_bearer, Session};
+use crate::auth::session::{authenticate, parse_bearer, Session};
 use crate::graphql::ClientAddr;
 use crate::schema::TidewatchSchema;
 

@@ -11,7 +11,8 @@ use crate::db::schema::runs;
 use crate::db::{now, Conn, DbResult};
 use crate::db_run;
 use crate::error::AppResult;
-use crate::projects::access::{ProjectAccess, ProjectScope};
+use crate::projects::access::ProjectAccess;
+use crate::projects::scope::ProjectScope;
 use crate::runs::model::{RunFilter, RunRow};
 use crate::servers::model::{ServerFilter, ServerRow, ServerStatus};
 

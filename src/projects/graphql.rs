@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::environments::graphql::Environment;
-use crate::environments::model::EnvironmentRow;
 use crate::error::{AppError, GqlResult};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::pagination::{page_complexity, CursorConnection, PageRequest};
@@ -15,10 +14,11 @@ use crate::graphql::{utc, ContextExt};
 use crate::users::graphql::User;
 use crate::users::model::UserRow;
 
-use super::access::{ProjectAccess, ProjectScope};
+use super::access::ProjectAccess;
 use super::model::{
     MemberRow, ProjectFilter, ProjectRole, ProjectRow, ProjectSettings, ProjectSettingsInput,
 };
+use super::scope::ProjectScope;
 use super::service;
 
 connection_names!(ProjectConnection, ProjectEdge);
@@ -104,16 +104,24 @@ impl Project {
 
     /// Members and their roles, earliest first.
     async fn members(&self, ctx: &Context<'_>) -> GqlResult<Vec<ProjectMember>> {
-        let mut conn = ctx.app().db.conn().await?;
-        let rows = MemberRow::list(&mut conn, &self.scope).await?;
-        Ok(rows.into_iter().map(ProjectMember).collect())
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let rows = loaders.members.load_one(self.scope.clone()).await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(ProjectMember)
+            .collect())
     }
 
     /// Environments, by name.
     async fn environments(&self, ctx: &Context<'_>) -> GqlResult<Vec<Environment>> {
-        let mut conn = ctx.app().db.conn().await?;
-        let rows = EnvironmentRow::list(&mut conn, &self.scope).await?;
-        Ok(rows.into_iter().map(Environment).collect())
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let rows = loaders.environments.load_one(self.scope.clone()).await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Environment)
+            .collect())
     }
 
     /// When the project was created.

@@ -16,7 +16,7 @@ use crate::db::{Conn, DbResult};
 use crate::users::model::{escape_like, lower};
 use crate::{db_run, stored_enum};
 
-use super::access::ProjectScope;
+use super::scope::ProjectScope;
 
 /// A stored project.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -286,6 +286,27 @@ impl MemberRow {
             Ok(project_members::table
                 .filter(project_members::project_id.eq(scope.project_id()))
                 .order((
+                    project_members::added_at.asc(),
+                    project_members::user_id.asc(),
+                ))
+                .select(Self::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// The members of every project in `scopes`, each project's earliest first
+    /// (what [`MemberRow::list`] reads for one), in one statement.
+    pub async fn list_for_projects(
+        conn: &mut Conn,
+        scopes: &[ProjectScope],
+    ) -> DbResult<Vec<Self>> {
+        let ids: Vec<&str> = scopes.iter().map(ProjectScope::project_id).collect();
+        db_run!(conn, |conn| {
+            Ok(project_members::table
+                .filter(project_members::project_id.eq_any(&ids))
+                .order((
+                    project_members::project_id.asc(),
                     project_members::added_at.asc(),
                     project_members::user_id.asc(),
                 ))

@@ -9,7 +9,8 @@ use poem::{IntoResponse, Request, Response};
 use serde_json::json;
 
 use crate::app::App;
-use crate::auth::{authenticate, parse_bearer, Viewer};
+use crate::auth::session::{authenticate, parse_bearer};
+use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 
 /// An error as REST clients get it: the HTTP status of its code, and a JSON body.

@@ -2,6 +2,7 @@
 
 pub mod http_check;
 
+pub mod batch;
 pub mod events;
 pub mod executor;
 pub mod feed;

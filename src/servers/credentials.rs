@@ -4,8 +4,9 @@ use crate::app::App;
 use crate::audit;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
-use crate::projects::access::{ProjectAccess, SystemActor};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::ProjectRole;
+use crate::projects::scope::SystemActor;
 
 use super::model::{CredentialChanges, CredentialRow};
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::{runs, task_fires, tasks};
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbError, DbResult};
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 use crate::runs::state::ACTIVE_STATUSES;
 use crate::{db_run, stored_enum};
 
@@ -243,19 +243,23 @@ impl TaskRow {
         })
     }
 
-    /// The newest run the task fired.
-    pub async fn last_run(
+    /// The newest run of each of these tasks that fired one (the greatest id
+    /// among its runs), in one statement, in no particular order.
+    pub async fn last_runs(
         conn: &mut Conn,
-        id: &str,
-    ) -> DbResult<Option<crate::runs::model::RunRow>> {
+        ids: &[String],
+    ) -> DbResult<Vec<crate::runs::model::RunRow>> {
+        let newest = diesel::alias!(runs as newest);
         db_run!(conn, |conn| {
+            let newest_ids = newest
+                .filter(newest.field(runs::task_id).eq_any(ids))
+                .group_by(newest.field(runs::task_id))
+                .select(diesel::dsl::max(newest.field(runs::id)));
             Ok(runs::table
-                .filter(runs::task_id.eq(id))
-                .order(runs::id.desc())
+                .filter(runs::id.nullable().eq_any(newest_ids))
                 .select(crate::runs::model::RunRow::as_select())
-                .first(conn)
-                .await
-                .optional()?)
+                .load(conn)
+                .await?)
         })
     }
 

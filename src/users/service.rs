@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use crate::app::App;
 use crate::audit::{self, AuditEvent};
-use crate::auth::cache::forget_user;
 use crate::auth::service::{close_other_sessions, open_session, IssuedTokens};
+use crate::auth::session::forget_user;
 use crate::auth::throttle::{self, LoginAdmission, LoginSubject};
 use crate::auth::{AdminViewer, Viewer};
 use crate::db::{now, Conn, DbError, DbResult};

@@ -14,6 +14,7 @@ mod environments;
 mod events;
 mod http_protocol;
 mod limits;
+mod loaders;
 mod monitor_scale;
 mod monitoring;
 mod node_metrics;

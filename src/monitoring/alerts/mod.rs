@@ -13,8 +13,9 @@ use crate::db::{now, Conn};
 use crate::error::{AppError, AppResult};
 use crate::notifications::model::NotificationRow;
 use crate::notifications::{service as notifications, NotificationKind};
-use crate::projects::access::{ProjectAccess, ProjectScope, SystemActor};
+use crate::projects::access::ProjectAccess;
 use crate::projects::model::{MemberRow, ProjectRole};
+use crate::projects::scope::{ProjectScope, SystemActor};
 use crate::servers::model::{ServerFilter, ServerRow};
 use crate::stored_enum;
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::connection_names;
 use crate::error::GqlResult;
 use crate::graphql::{utc, ContextExt};
-use crate::monitoring::graphql::{metric_buckets, MetricBucket, MetricRange};
+use crate::monitoring::graphql::history::{metric_buckets, MetricBucket, MetricRange};
 use crate::servers::model::{CredentialRow, ServerRow, ServerStatus};
 use crate::servers::probe::ServerKind;
 

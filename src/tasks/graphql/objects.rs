@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::connection_names;
 use crate::error::GqlResult;
+use crate::graphql::loaders::Loaders;
 use crate::graphql::pagination::{
     page_complexity, total_count_selected, CursorConnection, PageRequest,
 };
@@ -124,8 +125,12 @@ impl Task {
 
     /// Its newest run.
     async fn last_run(&self, ctx: &Context<'_>) -> GqlResult<Option<Run>> {
-        let mut conn = ctx.app().db.conn().await?;
-        Ok(TaskRow::last_run(&mut conn, &self.0.id).await?.map(Run))
+        let loaders = ctx.data_unchecked::<Loaders>();
+        Ok(loaders
+            .last_runs
+            .load_one(self.0.id.clone())
+            .await?
+            .map(Run))
     }
 
     /// Every fire, newest first: started runs, skips with their reason, misses.
@@ -271,9 +276,8 @@ impl TaskFire {
         let Some(run_id) = &self.0.run_id else {
             return Ok(None);
         };
-        Ok(RunRow::find(&mut ctx.app().db.conn().await?, run_id)
-            .await?
-            .map(Run))
+        let loaders = ctx.data_unchecked::<Loaders>();
+        Ok(loaders.runs.load_one(run_id.clone()).await?.map(Run))
     }
 
     /// When a node claimed it.
