@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::cases::spec::{CaseSpec, HttpSpec, KeyValue};
-use crate::db::{now, Backend, DbResult};
+use crate::db::{now, Backend, DbError, DbResult};
 use crate::egress::EgressPolicy;
 use crate::notifications::model::NotificationKind;
 use crate::notifications::service::notify;
@@ -124,13 +124,14 @@ pub fn spawn_takeover(app: Arc<App>) {
 }
 
 async fn take_over_orphans(app: &Arc<App>, force: bool) -> DbResult<()> {
-    for id in RunRow::orphaned(&app.db, now(), force).await? {
+    let mut conn = app.db.conn().await?;
+    for id in RunRow::orphaned(&mut conn, now(), force).await? {
         if app.executor.is_driving(&id) {
             continue;
         }
         let deadline = app.executor.lease_deadline();
-        if RunRow::claim_lease(&app.db, &id, app.executor.node_id(), now(), deadline, force).await?
-        {
+        let node = app.executor.node_id();
+        if RunRow::claim_lease(&mut conn, &id, node, now(), deadline, force).await? {
             tracing::info!(run_id = id, "taking over run");
             app.executor.launch(app.clone(), id);
         }
@@ -175,12 +176,17 @@ struct Driver<'a> {
 }
 
 async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
-    let Some(run) = RunRow::find(&mut app.db.conn().await?, run_id).await? else {
-        return Ok(());
-    };
+    // Subscribed before the run is read: a control change after the read is heard.
     let mut control = app.bus.subscribe(&run_control_topic(run_id));
-    let requeued = RunCaseRow::requeue_started(&app.db, run_id).await?;
-    let cases = RunCaseRow::list_for_run(&app.db, run_id).await?;
+    let (run, requeued, cases) = {
+        let mut conn = app.db.conn().await?;
+        let Some(run) = RunRow::find(&mut conn, run_id).await? else {
+            return Ok(());
+        };
+        let requeued = RunCaseRow::requeue_started(&mut conn, run_id).await?;
+        let cases = RunCaseRow::list_for_run(&mut conn, run_id).await?;
+        (run, requeued, cases)
+    };
     let mut driver = Driver::new(app, run, cases)?;
     if driver.run.status.is_final() {
         // Final, but its node stopped before storing DONE (cancelled while that node was down).
@@ -208,7 +214,8 @@ async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
             Some(_) = control.next() => driver.refresh().await?,
             _ = renew.tick() => {
                 let deadline = app.executor.lease_deadline();
-                if !RunRow::renew_lease(&app.db, run_id, app.executor.node_id(), deadline).await? {
+                let node = app.executor.node_id();
+                if !RunRow::renew_lease(&mut app.db.conn().await?, run_id, node, deadline).await? {
                     driver.refresh().await?;
                     if !driver.run.status.is_final() {
                         // Another node took the run over.
@@ -221,7 +228,8 @@ async fn drive(app: &Arc<App>, run_id: &str) -> anyhow::Result<()> {
             () = &mut shutdown => {
                 driver.in_flight.abort_all();
                 // Let the next node take over at once instead of waiting for the lease.
-                RunRow::renew_lease(&app.db, run_id, app.executor.node_id(), now()).await?;
+                let node = app.executor.node_id();
+                RunRow::renew_lease(&mut app.db.conn().await?, run_id, node, now()).await?;
                 return Ok(());
             }
         }
@@ -309,19 +317,22 @@ impl<'a> Driver<'a> {
                 kind: "INIT",
                 payload: json!({ "total": self.run.total, "maxWorkers": self.run.max_workers, "cases": list }),
             };
-            let event = RunRow::append(&self.app.db, &self.run.id, &init, at).await?;
-            publish(self.app, &self.run, &event).await;
             let status = status_event(&self.run, RunStatus::Running, None);
-            if let Some((run, event)) = RunRow::transition(
-                &self.app.db,
-                &self.run.id,
-                &[RunStatus::Queued],
-                RunStatus::Running,
-                &status,
-                at,
-            )
-            .await?
-            {
+            let id = &self.run.id;
+            let (init, started) = self
+                .app
+                .db
+                .transaction(async |conn| {
+                    let init = RunRow::append(conn, id, &init, at).await?;
+                    let queued = [RunStatus::Queued];
+                    let started =
+                        RunRow::transition(conn, id, &queued, RunStatus::Running, &status, at)
+                            .await?;
+                    Ok::<_, DbError>((init, started))
+                })
+                .await?;
+            publish(self.app, &self.run, &init).await;
+            if let Some((run, event)) = started {
                 self.run = run;
                 publish(self.app, &self.run, &event).await;
             }
@@ -437,7 +448,12 @@ impl<'a> Driver<'a> {
                 (case.id.clone(), started)
             })
             .collect();
-        let events = RunRow::start_cases(&self.app.db, &self.run.id, &starts, now()).await?;
+        let id = &self.run.id;
+        let events = self
+            .app
+            .db
+            .transaction(async |conn| RunRow::start_cases(conn, id, &starts, now()).await)
+            .await?;
         for event in &events {
             publish(self.app, &self.run, event).await;
         }
@@ -578,9 +594,14 @@ impl<'a> Driver<'a> {
                 }),
             }
         };
-        let (run, events) =
-            RunRow::complete_cases(&self.app.db, &self.run.id, &completions, &event_of, now())
-                .await?;
+        let id = &self.run.id;
+        let (run, events) = self
+            .app
+            .db
+            .transaction(async |conn| {
+                RunRow::complete_cases(conn, id, &completions, &event_of, now()).await
+            })
+            .await?;
         self.app.metrics.record_case_results(
             completions
                 .iter()
@@ -641,16 +662,15 @@ impl<'a> Driver<'a> {
             RunStatus::Passed
         };
         let event = status_event(&self.run, status, None);
-        match RunRow::transition(
-            &self.app.db,
-            &self.run.id,
-            &[RunStatus::Running],
-            status,
-            &event,
-            now(),
-        )
-        .await?
-        {
+        let id = &self.run.id;
+        let moved = self
+            .app
+            .db
+            .transaction(async |conn| {
+                RunRow::transition(conn, id, &[RunStatus::Running], status, &event, now()).await
+            })
+            .await?;
+        match moved {
             Some((run, event)) => {
                 self.run = run;
                 publish(self.app, &self.run, &event).await;
@@ -665,14 +685,24 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Stores DONE (releasing the lease), publishes it and tells whoever started the run.
+    /// Stores DONE (releasing the lease) with the run as it is then, publishes
+    /// it and tells whoever started the run.
     async fn done(&mut self) -> anyhow::Result<()> {
-        self.refresh().await?;
-        let done = NewEvent {
-            kind: "DONE",
-            payload: json!({ "status": self.run.status, "progress": progress(&self.run), "counters": counters(&self.run) }),
-        };
-        let event = RunRow::close(&self.app.db, &self.run.id, &done, now()).await?;
+        let known = self.run.clone();
+        let (run, event) = self
+            .app
+            .db
+            .transaction(async |conn| {
+                let run = RunRow::find(conn, &known.id).await?.unwrap_or(known);
+                let done = NewEvent {
+                    kind: "DONE",
+                    payload: json!({ "status": run.status, "progress": progress(&run), "counters": counters(&run) }),
+                };
+                let event = RunRow::close(conn, &run.id, &done, now()).await?;
+                Ok::<_, DbError>((run, event))
+            })
+            .await?;
+        self.run = run;
         self.app
             .metrics
             .record_run_finished(self.run.status.as_str());
@@ -698,13 +728,13 @@ impl<'a> Driver<'a> {
     }
 
     async fn log(&mut self, level: &str, message: String) -> anyhow::Result<()> {
-        let event = RunRow::append(
-            &self.app.db,
-            &self.run.id,
-            &log_event(level, message),
-            now(),
-        )
-        .await?;
+        let line = log_event(level, message);
+        let id = &self.run.id;
+        let event = self
+            .app
+            .db
+            .transaction(async |conn| RunRow::append(conn, id, &line, now()).await)
+            .await?;
         publish(self.app, &self.run, &event).await;
         Ok(())
     }

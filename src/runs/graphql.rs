@@ -140,10 +140,11 @@ impl Run {
     ) -> GqlResult<CursorConnection<CaseResult, CaseResultConnection, CaseResultEdge>> {
         let page = PageRequest::new(first, after)?;
         let offset = page.offset()?;
-        let db = &ctx.app().db;
-        let rows = RunCaseRow::page(db, &self.0.id, status, offset, page.fetch_limit()).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let rows =
+            RunCaseRow::page(&mut conn, &self.0.id, status, offset, page.fetch_limit()).await?;
         let total = if total_count_selected(ctx) {
-            RunCaseRow::count(db, &self.0.id, status).await?
+            RunCaseRow::count(&mut conn, &self.0.id, status).await?
         } else {
             0
         };
@@ -158,7 +159,7 @@ impl Run {
         after_seq: Option<i64>,
     ) -> GqlResult<Vec<RunEvent>> {
         let rows = RunEventRow::after(
-            &ctx.app().db,
+            &mut ctx.app().db.conn().await?,
             &self.0.id,
             after_seq.unwrap_or(0),
             Some("LOG"),
@@ -179,7 +180,7 @@ impl Run {
         after_seq: Option<i64>,
     ) -> GqlResult<Vec<RunEvent>> {
         let rows = RunEventRow::after(
-            &ctx.app().db,
+            &mut ctx.app().db.conn().await?,
             &self.0.id,
             after_seq.unwrap_or(0),
             None,
@@ -194,7 +195,7 @@ impl Run {
 
     /// The run's summary: counts, pass rate, latency percentiles, slowest cases, failures.
     async fn report(&self, ctx: &Context<'_>) -> GqlResult<RunReport> {
-        let cases = RunCaseRow::list_for_run(&ctx.app().db, &self.0.id).await?;
+        let cases = RunCaseRow::list_for_run(&mut ctx.app().db.conn().await?, &self.0.id).await?;
         Ok(RunReport {
             summary: summarize(&self.0, &cases),
             cases,
@@ -207,7 +208,7 @@ impl Run {
         ctx: &Context<'_>,
         #[graphql(desc = "The rendering.")] format: ReportFormat,
     ) -> GqlResult<String> {
-        let cases = RunCaseRow::list_for_run(&ctx.app().db, &self.0.id).await?;
+        let cases = RunCaseRow::list_for_run(&mut ctx.app().db.conn().await?, &self.0.id).await?;
         Ok(render(format, &self.0, &cases))
     }
 }
@@ -504,17 +505,17 @@ impl RunQuery {
             until: input.until.map(|time| time.naive_utc()),
             task_id: input.task_id.map(|id| id.to_string()),
         };
-        let db = &ctx.app().db;
+        let mut conn = ctx.app().db.conn().await?;
         let rows = RunRow::page(
-            db,
-            access.project_id(),
+            &mut conn,
+            access.scope(),
             &filter,
             page.after_id.as_deref(),
             page.fetch_limit(),
         )
         .await?;
         let total = if total_count_selected(ctx) {
-            RunRow::count(db, access.project_id(), &filter).await?
+            RunRow::count(&mut conn, access.scope(), &filter).await?
         } else {
             0
         };
@@ -533,8 +534,8 @@ impl RunQuery {
         if !(1..=100).contains(&last) {
             return Err(AppError::bad_input("last", "last must be between 1 and 100").into());
         }
-        let mut runs =
-            RunRow::latest_finished(&ctx.app().db, access.project_id(), i64::from(last)).await?;
+        let mut conn = ctx.app().db.conn().await?;
+        let mut runs = RunRow::latest_finished(&mut conn, access.scope(), i64::from(last)).await?;
         runs.reverse();
         Ok(runs
             .into_iter()

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::cases::spec::KeyValue;
 use crate::db::schema::{run_cases, run_events, runs};
 use crate::db::stored::unreadable_row;
-use crate::db::{Conn, Database, DbResult};
+use crate::db::{Conn, DbResult};
+use crate::projects::access::ProjectScope;
 use crate::secrets::SecretBox;
 use crate::{db_run, project_owned};
 
@@ -117,7 +118,7 @@ pub struct RunFilter {
     pub task_id: Option<String>,
 }
 
-/// Appends one event inside a transaction on `$conn`: takes the next `seq` from the run.
+/// Appends one event on `$conn` (inside the caller's transaction): takes the next `seq` from the run.
 macro_rules! append_event {
     ($conn:expr, $run_id:expr, $event:expr, $at:expr) => {{
         let seq: i64 = diesel::update(runs::table.find($run_id))
@@ -187,14 +188,14 @@ impl RunRow {
 
     /// Deletes the project's runs that finished before `before`; how many went.
     pub async fn purge_finished_before(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         before: NaiveDateTime,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(diesel::delete(
                 runs::table
-                    .filter(runs::project_id.eq(project_id))
+                    .filter(runs::project_id.eq(scope.project_id()))
                     .filter(runs::finished_at.lt(before)),
             )
             .execute(conn)
@@ -217,14 +218,14 @@ impl RunRow {
 
     /// A page of a project's runs, newest first, after the run `after_id`.
     pub async fn page(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         filter: &RunFilter,
         after_id: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
-            let mut query = filtered_runs!(project_id, filter)
+        db_run!(conn, |conn| {
+            let mut query = filtered_runs!(scope.project_id(), filter)
                 .select(Self::as_select())
                 .order(runs::id.desc())
                 .limit(limit);
@@ -236,9 +237,9 @@ impl RunRow {
     }
 
     /// How many of a project's runs match.
-    pub async fn count(db: &Database, project_id: &str, filter: &RunFilter) -> DbResult<i64> {
-        db_run!(db, |conn| {
-            Ok(filtered_runs!(project_id, filter)
+    pub async fn count(conn: &mut Conn, scope: &ProjectScope, filter: &RunFilter) -> DbResult<i64> {
+        db_run!(conn, |conn| {
+            Ok(filtered_runs!(scope.project_id(), filter)
                 .count()
                 .get_result(conn)
                 .await?)
@@ -247,13 +248,13 @@ impl RunRow {
 
     /// The project's last `limit` finished runs, newest first.
     pub async fn latest_finished(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(runs::table
-                .filter(runs::project_id.eq(project_id))
+                .filter(runs::project_id.eq(scope.project_id()))
                 .filter(runs::finished_at.is_not_null())
                 .select(Self::as_select())
                 .order(runs::id.desc())
@@ -264,10 +265,10 @@ impl RunRow {
     }
 
     /// How many runs of the project are queued, running or paused.
-    pub async fn count_active(db: &Database, project_id: &str) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    pub async fn count_active(conn: &mut Conn, scope: &ProjectScope) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             Ok(runs::table
-                .filter(runs::project_id.eq(project_id))
+                .filter(runs::project_id.eq(scope.project_id()))
                 .filter(runs::status.eq_any(ACTIVE_STATUSES))
                 .count()
                 .get_result(conn)
@@ -281,11 +282,11 @@ impl RunRow {
     /// is released only with DONE, so a final run that still holds one was
     /// left half-finished (cancelled while its node was down).
     pub async fn orphaned(
-        db: &Database,
+        conn: &mut Conn,
         now: NaiveDateTime,
         ignore_leases: bool,
     ) -> DbResult<Vec<String>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = runs::table
                 .filter(
                     runs::status
@@ -308,14 +309,14 @@ impl RunRow {
     /// Takes the lease of a run that needs a node (see [`RunRow::orphaned`]) for
     /// `owner` if it is free, expired (or `force`); true when taken.
     pub async fn claim_lease(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         owner: &str,
         now: NaiveDateTime,
         expires_at: NaiveDateTime,
         force: bool,
     ) -> DbResult<bool> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = diesel::update(runs::table)
                 .filter(runs::id.eq(id))
                 .filter(
@@ -344,12 +345,12 @@ impl RunRow {
 
     /// Extends `owner`'s lease; false when another node holds it now.
     pub async fn renew_lease(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         owner: &str,
         expires_at: NaiveDateTime,
     ) -> DbResult<bool> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(diesel::update(
                 runs::table
                     .filter(runs::id.eq(id))
@@ -362,186 +363,167 @@ impl RunRow {
         })
     }
 
-    /// Moves the run from one of `from` to `to` and appends `event`; `None` when it was elsewhere.
+    /// Moves the run from one of `from` to `to` and appends `event` (in the
+    /// caller's transaction); `None` when it was elsewhere.
     pub async fn transition(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         from: &[RunStatus],
         to: RunStatus,
         event: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<Option<(Self, RunEventRow)>> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let changed = diesel::update(
-                        runs::table
-                            .filter(runs::id.eq(id))
-                            .filter(runs::status.eq_any(from)),
-                    )
-                    .set(runs::status.eq(to))
+        db_run!(conn, |conn| {
+            let changed = diesel::update(
+                runs::table
+                    .filter(runs::id.eq(id))
+                    .filter(runs::status.eq_any(from)),
+            )
+            .set(runs::status.eq(to))
+            .execute(conn)
+            .await?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            if to == RunStatus::Running {
+                diesel::update(runs::table.find(id).filter(runs::started_at.is_null()))
+                    .set(runs::started_at.eq(at))
                     .execute(conn)
                     .await?;
-                    if changed == 0 {
-                        return Ok(None);
-                    }
-                    if to == RunStatus::Running {
-                        diesel::update(runs::table.find(id).filter(runs::started_at.is_null()))
-                            .set(runs::started_at.eq(at))
-                            .execute(conn)
-                            .await?;
-                    }
-                    if to.is_final() {
-                        // The lease stays until DONE is stored (`RunRow::close`).
-                        diesel::update(runs::table.find(id))
-                            .set(runs::finished_at.eq(at))
-                            .execute(conn)
-                            .await?;
-                    }
-                    let event = append_event!(conn, id, event, at);
-                    let run = runs::table
-                        .find(id)
-                        .select(Self::as_select())
-                        .first(conn)
-                        .await?;
-                    Ok(Some((run, event)))
-                })
-                .await?)
+            }
+            if to.is_final() {
+                // The lease stays until DONE is stored (`RunRow::close`).
+                diesel::update(runs::table.find(id))
+                    .set(runs::finished_at.eq(at))
+                    .execute(conn)
+                    .await?;
+            }
+            let event = append_event!(conn, id, event, at);
+            let run = runs::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await?;
+            Ok(Some((run, event)))
         })
     }
 
-    /// Appends one event to the run.
+    /// Appends one event to the run (in the caller's transaction).
     pub async fn append(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         event: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<RunEventRow> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    Ok(append_event!(conn, id, event, at))
-                })
-                .await?)
-        })
+        db_run!(conn, |conn| { Ok(append_event!(conn, id, event, at)) })
     }
 
-    /// Appends the run's DONE and releases its lease: no node has work on it any more.
+    /// Appends the run's DONE and releases its lease: no node has work on it any
+    /// more (in the caller's transaction).
     pub async fn close(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         done: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<RunEventRow> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let event = append_event!(conn, id, done, at);
-                    diesel::update(runs::table.find(id))
-                        .set((
-                            runs::lease_owner.eq(None::<String>),
-                            runs::lease_expires_at.eq(None::<NaiveDateTime>),
-                        ))
-                        .execute(conn)
-                        .await?;
-                    Ok(event)
-                })
-                .await?)
+        db_run!(conn, |conn| {
+            let event = append_event!(conn, id, done, at);
+            diesel::update(runs::table.find(id))
+                .set((
+                    runs::lease_owner.eq(None::<String>),
+                    runs::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(event)
         })
     }
 
-    /// Marks cases started and appends their events, in one transaction (the
-    /// driver starts every case a free worker can take at once).
+    /// Marks cases started and appends their events (in the caller's
+    /// transaction: the driver starts every case a free worker can take at once).
     pub async fn start_cases(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         starts: &[(String, NewEvent)],
         at: NaiveDateTime,
     ) -> DbResult<Vec<RunEventRow>> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let mut events = Vec::with_capacity(starts.len());
-                    for (run_case_id, event) in starts {
-                        diesel::update(run_cases::table.find(run_case_id))
-                            .set(run_cases::status.eq(CaseResultStatus::Running))
-                            .execute(conn)
-                            .await?;
-                        events.push(append_event!(conn, id, event, at));
-                    }
-                    Ok(events)
-                })
-                .await?)
+        db_run!(conn, |conn| {
+            let mut events = Vec::with_capacity(starts.len());
+            for (run_case_id, event) in starts {
+                diesel::update(run_cases::table.find(run_case_id))
+                    .set(run_cases::status.eq(CaseResultStatus::Running))
+                    .execute(conn)
+                    .await?;
+                events.push(append_event!(conn, id, event, at));
+            }
+            Ok(events)
         })
     }
 
     /// Stores case results, counts them into the run and appends one event per
-    /// result (built by `event_of` from the run as counted so far), in one transaction.
+    /// result (built by `event_of` from the run as counted so far), in the
+    /// caller's transaction.
     pub async fn complete_cases(
-        db: &Database,
+        conn: &mut Conn,
         id: &str,
         completions: &[CaseCompletion],
         event_of: &(dyn Fn(&CaseCompletion, &RunRow) -> NewEvent + Sync),
         at: NaiveDateTime,
     ) -> DbResult<(Self, Vec<RunEventRow>)> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let mut events = Vec::with_capacity(completions.len());
-                    for completion in completions {
-                        diesel::update(run_cases::table.find(&completion.run_case_id))
-                            .set((
-                                run_cases::status.eq(completion.status),
-                                run_cases::duration_ms.eq(completion.duration_ms),
-                                run_cases::result.eq(&completion.result),
-                                run_cases::sealed_captures.eq(&completion.sealed_captures),
-                                run_cases::finished_at.eq(at),
-                            ))
+        db_run!(conn, |conn| {
+            let mut events = Vec::with_capacity(completions.len());
+            for completion in completions {
+                diesel::update(run_cases::table.find(&completion.run_case_id))
+                    .set((
+                        run_cases::status.eq(completion.status),
+                        run_cases::duration_ms.eq(completion.duration_ms),
+                        run_cases::result.eq(&completion.result),
+                        run_cases::sealed_captures.eq(&completion.sealed_captures),
+                        run_cases::finished_at.eq(at),
+                    ))
+                    .execute(conn)
+                    .await?;
+                let counted = diesel::update(runs::table.find(id));
+                match completion.status {
+                    CaseResultStatus::Passed => {
+                        counted
+                            .set(runs::passed.eq(runs::passed + 1))
                             .execute(conn)
-                            .await?;
-                        let counted = diesel::update(runs::table.find(id));
-                        match completion.status {
-                            CaseResultStatus::Passed => {
-                                counted
-                                    .set(runs::passed.eq(runs::passed + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                            CaseResultStatus::Failed => {
-                                counted
-                                    .set(runs::failed.eq(runs::failed + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                            CaseResultStatus::Error => {
-                                counted
-                                    .set(runs::errored.eq(runs::errored + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                            _ => {
-                                counted
-                                    .set(runs::skipped.eq(runs::skipped + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                        };
-                        let run: RunRow = runs::table
-                            .find(id)
-                            .select(RunRow::as_select())
-                            .first(conn)
-                            .await?;
-                        let event = event_of(completion, &run);
-                        events.push(append_event!(conn, id, event, at));
+                            .await?
                     }
-                    let run = runs::table
-                        .find(id)
-                        .select(Self::as_select())
-                        .first(conn)
-                        .await?;
-                    Ok((run, events))
-                })
-                .await?)
+                    CaseResultStatus::Failed => {
+                        counted
+                            .set(runs::failed.eq(runs::failed + 1))
+                            .execute(conn)
+                            .await?
+                    }
+                    CaseResultStatus::Error => {
+                        counted
+                            .set(runs::errored.eq(runs::errored + 1))
+                            .execute(conn)
+                            .await?
+                    }
+                    _ => {
+                        counted
+                            .set(runs::skipped.eq(runs::skipped + 1))
+                            .execute(conn)
+                            .await?
+                    }
+                };
+                let run: RunRow = runs::table
+                    .find(id)
+                    .select(RunRow::as_select())
+                    .first(conn)
+                    .await?;
+                let event = event_of(completion, &run);
+                events.push(append_event!(conn, id, event, at));
+            }
+            let run = runs::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await?;
+            Ok((run, events))
         })
     }
 }
@@ -549,8 +531,8 @@ impl RunRow {
 /// Database methods.
 impl RunCaseRow {
     /// The run's cases in order.
-    pub async fn list_for_run(db: &Database, run_id: &str) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list_for_run(conn: &mut Conn, run_id: &str) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
                 .select(Self::as_select())
@@ -562,13 +544,13 @@ impl RunCaseRow {
 
     /// A page of the run's cases in order from `offset`, optionally in one status.
     pub async fn page(
-        db: &Database,
+        conn: &mut Conn,
         run_id: &str,
         status: Option<CaseResultStatus>,
         offset: i64,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
                 .select(Self::as_select())
@@ -585,11 +567,11 @@ impl RunCaseRow {
 
     /// How many of the run's cases are in `status` (all with `None`).
     pub async fn count(
-        db: &Database,
+        conn: &mut Conn,
         run_id: &str,
         status: Option<CaseResultStatus>,
     ) -> DbResult<i64> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
                 .into_boxed();
@@ -601,8 +583,8 @@ impl RunCaseRow {
     }
 
     /// Puts cases that were in flight when a node stopped back in line.
-    pub async fn requeue_started(db: &Database, run_id: &str) -> DbResult<usize> {
-        db_run!(db, |conn| {
+    pub async fn requeue_started(conn: &mut Conn, run_id: &str) -> DbResult<usize> {
+        db_run!(conn, |conn| {
             Ok(diesel::update(
                 run_cases::table
                     .filter(run_cases::run_id.eq(run_id))
@@ -619,13 +601,13 @@ impl RunCaseRow {
 impl RunEventRow {
     /// Deletes the events of the project's runs that finished before `before`; how many went.
     pub async fn purge_finished_before(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         before: NaiveDateTime,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let old_runs = runs::table
-                .filter(runs::project_id.eq(project_id))
+                .filter(runs::project_id.eq(scope.project_id()))
                 .filter(runs::finished_at.lt(before))
                 .select(runs::id);
             Ok(
@@ -638,13 +620,13 @@ impl RunEventRow {
 
     /// The run's events after `after_seq`, in order, at most `limit`.
     pub async fn after(
-        db: &Database,
+        conn: &mut Conn,
         run_id: &str,
         after_seq: i64,
         kind: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = run_events::table
                 .filter(run_events::run_id.eq(run_id))
                 .filter(run_events::seq.gt(after_seq))

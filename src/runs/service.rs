@@ -222,22 +222,6 @@ pub async fn start_prepared_run(
 pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
     next_status(run.status, RunAction::Retry)?;
-    let retried: Vec<CaseSnapshot> = RunCaseRow::list_for_run(&app.db, &run.id)
-        .await?
-        .into_iter()
-        .filter(|case| {
-            matches!(
-                case.status,
-                CaseResultStatus::Failed | CaseResultStatus::Error
-            )
-        })
-        .map(CaseSnapshot::from)
-        .collect();
-    if retried.is_empty() {
-        return Err(AppError::Conflict(
-            "the run has no failed or errored cases to retry".into(),
-        ));
-    }
     let environment = serde_json::from_str(&run.environment).map_err(AppError::internal)?;
     let origin = RunOrigin {
         trigger: RunTrigger::Retry,
@@ -248,6 +232,22 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
     let retry = app
         .db
         .transaction(async |conn| {
+            let retried: Vec<CaseSnapshot> = RunCaseRow::list_for_run(conn, &run.id)
+                .await?
+                .into_iter()
+                .filter(|case| {
+                    matches!(
+                        case.status,
+                        CaseResultStatus::Failed | CaseResultStatus::Error
+                    )
+                })
+                .map(CaseSnapshot::from)
+                .collect();
+            if retried.is_empty() {
+                return Err(AppError::Conflict(
+                    "the run has no failed or errored cases to retry".into(),
+                ));
+            }
             let project = access.project();
             let max_workers = run.max_workers;
             let retry = insert_run(
@@ -285,6 +285,7 @@ pub async fn control_run(
     action: RunAction,
 ) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
+    let mut conn = app.db.conn().await?;
     let mut current = run.clone();
     // A concurrent change (the executor finishing, another client) loses the
     // conditional update; decide again on the fresh status.
@@ -300,13 +301,17 @@ pub async fn control_run(
             access.viewer().user.username
         );
         let event = status_event(&current, to, Some(&reason));
-        if let Some((changed, event)) =
-            RunRow::transition(&app.db, &run.id, &[from], to, &event, now()).await?
-        {
+        let moved = conn
+            .transaction(async |conn| {
+                RunRow::transition(conn, &run.id, &[from], to, &event, now()).await
+            })
+            .await?;
+        if let Some((changed, event)) = moved {
+            drop(conn);
             publish(app, &changed, &event).await;
             return Ok(changed);
         }
-        current = RunRow::find(&mut app.db.conn().await?, &run.id)
+        current = RunRow::find(&mut conn, &run.id)
             .await?
             .ok_or(AppError::NotFound("run"))?;
     }
@@ -348,9 +353,9 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
     }
 }
 
-/// `CONFLICT` while the project has a queued, running or paused run.
-pub async fn ensure_no_active_run(app: &App, project_id: &str) -> AppResult<()> {
-    if RunRow::count_active(&app.db, project_id).await? > 0 {
+/// `CONFLICT` while the project `scope` is for has a queued, running or paused run.
+pub async fn ensure_no_active_run(conn: &mut Conn, scope: &ProjectScope) -> AppResult<()> {
+    if RunRow::count_active(conn, scope).await? > 0 {
         return Err(AppError::Conflict(format!(
             "the project has an active run ({}); cancel it first",
             ACTIVE_STATUSES.map(RunStatus::as_str).join("/")

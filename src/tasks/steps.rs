@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::audit::model::AuditRow;
-use crate::projects::access::SystemActor;
+use crate::db::{Conn, DbResult};
+use crate::projects::access::{ProjectScope, SystemActor};
 use crate::runs::http_check::CaseVerdict;
 use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
 use crate::runs::service::CaseSnapshot;
@@ -135,13 +136,21 @@ async fn purge(
         PurgeTarget::Audit => 2,
     });
     ordered.dedup();
+    let scope = SystemActor::SCHEDULER.scope(project_id);
+    let mut conn = match app.db.conn().await {
+        Ok(conn) => conn,
+        Err(error) => {
+            let message = format!("purge failed after deleting nothing: {error}");
+            return (CaseVerdict::Error, message);
+        }
+    };
     for target in ordered {
         let result = match target {
-            PurgeTarget::Logs => RunEventRow::purge_finished_before(&app.db, project_id, before)
+            PurgeTarget::Logs => RunEventRow::purge_finished_before(&mut conn, &scope, before)
                 .await
                 .map(|count| format!("{count} run events")),
-            PurgeTarget::Runs => purge_runs(app, project_id, before).await,
-            PurgeTarget::Audit => purge_audit(app, project_id, before).await,
+            PurgeTarget::Runs => purge_runs(&mut conn, &scope, before).await,
+            PurgeTarget::Audit => purge_audit(&mut conn, &scope, before).await,
         };
         match result {
             Ok(summary) => done.push(summary),
@@ -161,24 +170,22 @@ async fn purge(
 
 /// Finished runs, and the task fire records of the same age.
 async fn purge_runs(
-    app: &App,
-    project_id: &str,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     before: chrono::NaiveDateTime,
-) -> crate::db::DbResult<String> {
-    let runs = RunRow::purge_finished_before(&app.db, project_id, before).await?;
-    let scope = SystemActor::SCHEDULER.scope(project_id);
-    let fires = FireRow::purge_before(&mut app.db.conn().await?, &scope, before).await?;
+) -> DbResult<String> {
+    let runs = RunRow::purge_finished_before(conn, scope, before).await?;
+    let fires = FireRow::purge_before(conn, scope, before).await?;
     Ok(format!("{runs} runs, {fires} task fires"))
 }
 
 /// Audit entries of the same age.
 async fn purge_audit(
-    app: &App,
-    project_id: &str,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     before: chrono::NaiveDateTime,
-) -> crate::db::DbResult<String> {
-    let scope = SystemActor::SCHEDULER.scope(project_id);
-    let count = AuditRow::purge_before(&mut app.db.conn().await?, &scope, before).await?;
+) -> DbResult<String> {
+    let count = AuditRow::purge_before(conn, scope, before).await?;
     Ok(format!("{count} audit entries"))
 }
 

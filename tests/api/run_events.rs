@@ -56,7 +56,10 @@ async fn stored_log(
         kind: "LOG",
         payload: json!({ "level": "INFO", "message": message }),
     };
-    RunRow::append(&app.app.db, run_id, &log, tidewatch::db::now())
+    let at = tidewatch::db::now();
+    app.app
+        .db
+        .transaction(async |conn| RunRow::append(conn, run_id, &log, at).await)
         .await
         .unwrap()
 }
@@ -197,7 +200,8 @@ backend_test! {
         // run has no driver (as the mutation stores it: status and STATUS event).
         let run = RunRow::find(&mut db.conn().await.unwrap(), &run_id).await.unwrap().unwrap();
         let cancel = tidewatch::runs::events::status_event(&run, RunStatus::Cancelled, Some("cancelled by owner"));
-        RunRow::transition(&db, &run_id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, tidewatch::db::now())
+        let at = tidewatch::db::now();
+        db.transaction(async |conn| RunRow::transition(conn, &run_id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, at).await)
             .await
             .unwrap()
             .expect("the run was active");
