@@ -7,7 +7,7 @@ use diesel::{Insertable, Queryable, Selectable};
 use crate::db::schema::audit_entries;
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 
 /// A stored audit entry.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

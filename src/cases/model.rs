@@ -4,7 +4,7 @@ use crate::db::schema::cases;
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 use crate::users::model::{escape_like, lower};
 use chrono::NaiveDateTime;
 use diesel::{AsChangeset, Insertable, Queryable, Selectable};

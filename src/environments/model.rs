@@ -9,7 +9,7 @@ use crate::db::schema::environments;
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 
 /// A stored environment; `variables` is a JSON list of [`StoredVariable`].
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

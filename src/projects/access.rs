@@ -6,106 +6,18 @@
 //! role the answer is `FORBIDDEN`. Admins act as owners everywhere.
 //!
 //! A `ProjectAccess` can only come from that check: its fields are private.
-//! Project-scoped model queries take a [`ProjectScope`], which only a
+//! Project-scoped model queries take a [`ProjectScope`] (in [`super::scope`],
+//! which models use without depending on the check), which only a
 //! `ProjectAccess` or the node's own [`SystemActor`] hands out, so no query
 //! runs on a project id that nobody vouched for.
 
-use std::future::Future;
-
 use crate::app::App;
 use crate::auth::Viewer;
-use crate::db::{Conn, DbResult};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 
 use super::model::{MemberRow, ProjectRole, ProjectRow};
-
-/// The project a piece of work may touch, vouched for by an access check or
-/// by the system actor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectScope {
-    project_id: String,
-}
-
-impl ProjectScope {
-    /// The project's id.
-    pub fn project_id(&self) -> &str {
-        &self.project_id
-    }
-
-    /// A scope whose access the caller vouches was checked another way: a
-    /// GraphQL `Project` listed for a member or an admin, or reached through
-    /// an object of it the caller may read. Nothing else should need it.
-    pub fn vouched(project_id: &str) -> Self {
-        Self {
-            project_id: project_id.to_owned(),
-        }
-    }
-}
-
-/// The node acting on its own, without a caller: scheduled task fires, alert
-/// evaluation, purges. Work done by it is named as such wherever it acts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SystemActor {
-    duty: &'static str,
-}
-
-impl SystemActor {
-    /// The task scheduler, firing tasks on their schedule.
-    pub const SCHEDULER: Self = Self { duty: "scheduler" };
-    /// The monitor, evaluating alert rules.
-    pub const MONITOR: Self = Self { duty: "monitor" };
-    /// A key rotation, resealing stored secrets with the current key.
-    pub const KEY_ROTATION: Self = Self {
-        duty: "key rotation",
-    };
-
-    /// Which duty acts, e.g. `scheduler`.
-    pub fn duty(&self) -> &'static str {
-        self.duty
-    }
-
-    /// The scope of a project this duty works on (the row or id it found itself).
-    pub fn scope(&self, project_id: &str) -> ProjectScope {
-        ProjectScope {
-            project_id: project_id.to_owned(),
-        }
-    }
-}
-
-/// A row that belongs to one project, found by id through
-/// [`ProjectAccess::for_object`].
-pub trait ProjectOwned: Sized + Send {
-    /// The object's name as `NOT_FOUND` says it (`case`, `task` …).
-    const NAME: &'static str;
-
-    /// The row `id`, if it exists.
-    fn find(conn: &mut Conn, id: &str) -> impl Future<Output = DbResult<Option<Self>>> + Send;
-
-    /// The project it belongs to.
-    fn project_id(&self) -> &str;
-}
-
-/// Implements [`ProjectOwned`] for a row with a `project_id` column and an
-/// inherent `find(conn, id)`: `project_owned!(CaseRow, "case");`.
-#[macro_export]
-macro_rules! project_owned {
-    ($row:ty, $name:literal) => {
-        impl $crate::projects::access::ProjectOwned for $row {
-            const NAME: &'static str = $name;
-
-            async fn find(
-                conn: &mut $crate::db::Conn,
-                id: &str,
-            ) -> $crate::db::DbResult<Option<Self>> {
-                <$row>::find(conn, id).await
-            }
-
-            fn project_id(&self) -> &str {
-                &self.project_id
-            }
-        }
-    };
-}
+pub use super::scope::{ProjectOwned, ProjectScope, SystemActor};
 
 /// A project the caller may act on with at least the role asked for.
 #[derive(Debug, Clone)]
@@ -147,9 +59,7 @@ impl ProjectAccess {
                 .ok_or(AppError::NotFound("project"))?
         };
         let access = Self {
-            scope: ProjectScope {
-                project_id: project.id.clone(),
-            },
+            scope: ProjectScope::checked(&project.id),
             project,
             role,
             viewer: viewer.clone(),

@@ -3,4 +3,5 @@
 pub mod access;
 pub mod graphql;
 pub mod model;
+pub mod scope;
 pub mod service;

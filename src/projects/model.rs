@@ -16,7 +16,7 @@ use crate::db::{Conn, DbResult};
 use crate::users::model::{escape_like, lower};
 use crate::{db_run, stored_enum};
 
-use super::access::ProjectScope;
+use super::scope::ProjectScope;
 
 /// A stored project.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

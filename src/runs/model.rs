@@ -15,7 +15,7 @@ use crate::cases::spec::KeyValue;
 use crate::db::schema::{run_cases, run_events, runs};
 use crate::db::stored::unreadable_row;
 use crate::db::{Conn, DbResult};
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 use crate::secrets::SecretBox;
 use crate::{db_run, project_owned};
 

@@ -91,7 +91,7 @@ pub async fn start_run(
             Ok::<_, AppError>(run)
         })
         .await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    app.executor.launch(run.id.clone());
     Ok(run)
 }
 
@@ -123,7 +123,7 @@ pub async fn start_run_in(
             store_run(conn, app, scope, &project, request, origin).await
         })
         .await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    app.executor.launch(run.id.clone());
     Ok(run)
 }
 
@@ -214,7 +214,7 @@ pub async fn start_prepared_run(
             insert_run(conn, app, &project, cases, environment, max_workers, origin).await
         })
         .await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    app.executor.launch(run.id.clone());
     Ok(run)
 }
 
@@ -273,7 +273,7 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
             Ok::<_, AppError>(retry)
         })
         .await?;
-    app.executor.launch(app.clone(), retry.id.clone());
+    app.executor.launch(retry.id.clone());
     Ok(retry)
 }
 

@@ -7,7 +7,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use crate::db::schema::{credentials, servers};
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbResult};
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 use crate::{db_run, stored_enum};
 
 use super::probe::ServerKind;

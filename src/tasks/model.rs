@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::{runs, task_fires, tasks};
 use crate::db::stored::{unreadable_row, Json};
 use crate::db::{Conn, DbError, DbResult};
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 use crate::runs::state::ACTIVE_STATUSES;
 use crate::{db_run, stored_enum};
 

@@ -1,8 +1,12 @@
 //! The steps of a task's run that are not HTTP cases: a probe of one server,
-//! one purge. The executor runs them like cases, so a task's run has live
-//! events, cancel, reports and takeover like any other.
+//! one purge. The run driver runs them like cases (through [`TaskSteps`], the
+//! node hands it at start), so a task's run has live events, cancel, reports
+//! and takeover like any other.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use futures_util::future::BoxFuture;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +18,7 @@ use crate::runs::http_check::CaseVerdict;
 use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
 use crate::runs::service::CaseSnapshot;
 use crate::runs::state::RunCaseKind;
+use crate::runs::steps::{StepOutcome, StepPerformer};
 use crate::servers::model::ServerRow;
 
 use super::action::PurgeTarget;
@@ -37,15 +42,31 @@ pub enum TaskStep {
     },
 }
 
-/// What a step did.
-#[derive(Debug, Clone)]
-pub struct StepOutcome {
-    /// PASSED (server up, purge done), FAILED (server down) or ERROR.
-    pub status: CaseVerdict,
-    /// How long it took.
-    pub duration_ms: i64,
-    /// What happened, in plain words (never a secret).
-    pub message: String,
+/// Performs task steps for the run driver.
+pub struct TaskSteps;
+
+impl StepPerformer for TaskSteps {
+    fn recognizes(&self, case: &RunCaseRow) -> bool {
+        TaskStep::of_case(case).is_some()
+    }
+
+    fn perform(
+        &self,
+        app: Arc<App>,
+        project_id: String,
+        case: RunCaseRow,
+    ) -> BoxFuture<'static, StepOutcome> {
+        Box::pin(async move {
+            match TaskStep::of_case(&case) {
+                Some(step) => step.perform(&app, &project_id).await,
+                None => StepOutcome {
+                    status: CaseVerdict::Error,
+                    duration_ms: 0,
+                    message: "the step's spec could not be read".into(),
+                },
+            }
+        })
+    }
 }
 
 impl TaskStep {

@@ -9,7 +9,7 @@ use crate::db::schema::{alert_rules, alerts, silences};
 use crate::db::stored::unreadable_row;
 use crate::db::{Conn, DbResult};
 use crate::db_run;
-use crate::projects::access::ProjectScope;
+use crate::projects::scope::ProjectScope;
 
 use super::{AlertState, Comparison, Severity};
 

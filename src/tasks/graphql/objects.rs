@@ -166,7 +166,7 @@ impl Task {
             task_id: Some(self.0.id.clone()),
             ..RunFilter::default()
         };
-        let scope = crate::projects::access::ProjectScope::vouched(&self.0.project_id);
+        let scope = crate::projects::scope::ProjectScope::vouched(&self.0.project_id);
         let mut conn = ctx.app().db.conn().await?;
         let rows = RunRow::page(
             &mut conn,
