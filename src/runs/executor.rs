@@ -16,6 +16,7 @@ use crate::db::now;
 use crate::egress::EgressPolicy;
 
 use super::http_check::HttpRunner;
+use super::model::RunId;
 
 /// How long a lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(5);
@@ -27,9 +28,9 @@ pub struct Executor {
     node_id: String,
     slots: Arc<Semaphore>,
     runner: HttpRunner,
-    driving: Mutex<HashSet<String>>,
-    launches: mpsc::UnboundedSender<String>,
-    launched: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+    driving: Mutex<HashSet<RunId>>,
+    launches: mpsc::UnboundedSender<RunId>,
+    launched: Mutex<Option<mpsc::UnboundedReceiver<RunId>>>,
 }
 
 impl Executor {
@@ -58,7 +59,7 @@ impl Executor {
 
     /// Hands a run stored with this node's lease to the node's driver, which
     /// drives it unless it already does. Call it after the run is committed.
-    pub fn launch(&self, run_id: String) {
+    pub fn launch(&self, run_id: RunId) {
         if self.launches.send(run_id).is_err() {
             // The driver worker has stopped (the node is shutting down); the
             // run's lease expires and another node, or the next start, takes it.
@@ -67,27 +68,27 @@ impl Executor {
     }
 
     /// The runs handed to [`Executor::launch`], for the one driver worker that takes them.
-    pub(super) fn take_launched(&self) -> Option<mpsc::UnboundedReceiver<String>> {
+    pub(super) fn take_launched(&self) -> Option<mpsc::UnboundedReceiver<RunId>> {
         self.launched.lock().ok()?.take()
     }
 
     /// Notes that this node drives `run_id`; false when it already does.
-    pub(super) fn start_driving(&self, run_id: &str) -> bool {
+    pub(super) fn start_driving(&self, run_id: &RunId) -> bool {
         self.driving
             .lock()
-            .map(|mut driving| driving.insert(run_id.to_owned()))
+            .map(|mut driving| driving.insert(run_id.clone()))
             .unwrap_or(false)
     }
 
     /// Notes that this node no longer drives `run_id`.
-    pub(super) fn stop_driving(&self, run_id: &str) {
+    pub(super) fn stop_driving(&self, run_id: &RunId) {
         if let Ok(mut driving) = self.driving.lock() {
             driving.remove(run_id);
         }
     }
 
     /// Whether this node drives `run_id` now.
-    pub(super) fn is_driving(&self, run_id: &str) -> bool {
+    pub(super) fn is_driving(&self, run_id: &RunId) -> bool {
         self.driving
             .lock()
             .map(|driving| driving.contains(run_id))

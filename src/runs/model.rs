@@ -21,16 +21,29 @@ use crate::{db_run, project_owned};
 
 use super::state::{CaseResultStatus, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES};
 
+crate::stored_id!(
+    /// The id of a run. Run ids, the ids of a run's cases and the ids of the
+    /// cases those snapshot travel side by side (rows, the driver, event
+    /// payloads) and must not be swapped.
+    RunId
+);
+
+crate::stored_id!(
+    /// The id of one case of one run (a `run_cases` row), not the id of the
+    /// case it snapshots.
+    RunCaseId
+);
+
 /// A stored run.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = runs)]
 pub struct RunRow {
-    pub id: String,
+    pub id: RunId,
     pub project_id: String,
     pub status: RunStatus,
     pub trigger_kind: RunTrigger,
     pub started_by: Option<String>,
-    pub retry_of: Option<String>,
+    pub retry_of: Option<RunId>,
     pub environment: String,
     pub max_workers: i32,
     pub total: i32,
@@ -54,8 +67,8 @@ project_owned!(RunRow, "run");
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = run_cases)]
 pub struct RunCaseRow {
-    pub id: String,
-    pub run_id: String,
+    pub id: RunCaseId,
+    pub run_id: RunId,
     pub case_id: String,
     pub position: i32,
     pub name: String,
@@ -72,7 +85,7 @@ pub struct RunCaseRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = run_events)]
 pub struct RunEventRow {
-    pub run_id: String,
+    pub run_id: RunId,
     pub seq: i64,
     pub kind: String,
     pub payload: String,
@@ -92,7 +105,7 @@ pub struct NewEvent {
 #[derive(Debug, Clone)]
 pub struct CaseCompletion {
     /// The run case.
-    pub run_case_id: String,
+    pub run_case_id: RunCaseId,
     /// PASSED, FAILED, ERROR or SKIPPED.
     pub status: CaseResultStatus,
     /// Time the case took, when it ran.
@@ -127,7 +140,7 @@ macro_rules! append_event {
             .get_result($conn)
             .await?;
         let row = RunEventRow {
-            run_id: $run_id.to_owned(),
+            run_id: $run_id.clone(),
             seq,
             kind: $event.kind.to_owned(),
             payload: $event.payload.to_string(),
@@ -285,7 +298,7 @@ impl RunRow {
         conn: &mut Conn,
         now: NaiveDateTime,
         ignore_leases: bool,
-    ) -> DbResult<Vec<String>> {
+    ) -> DbResult<Vec<RunId>> {
         db_run!(conn, |conn| {
             let mut query = runs::table
                 .filter(
@@ -310,7 +323,7 @@ impl RunRow {
     /// `owner` if it is free, expired (or `force`); true when taken.
     pub async fn claim_lease(
         conn: &mut Conn,
-        id: &str,
+        id: &RunId,
         owner: &str,
         now: NaiveDateTime,
         expires_at: NaiveDateTime,
@@ -346,7 +359,7 @@ impl RunRow {
     /// Extends `owner`'s lease; false when another node holds it now.
     pub async fn renew_lease(
         conn: &mut Conn,
-        id: &str,
+        id: &RunId,
         owner: &str,
         expires_at: NaiveDateTime,
     ) -> DbResult<bool> {
@@ -367,7 +380,7 @@ impl RunRow {
     /// caller's transaction); `None` when it was elsewhere.
     pub async fn transition(
         conn: &mut Conn,
-        id: &str,
+        id: &RunId,
         from: &[RunStatus],
         to: RunStatus,
         event: &NewEvent,
@@ -411,7 +424,7 @@ impl RunRow {
     /// Appends one event to the run (in the caller's transaction).
     pub async fn append(
         conn: &mut Conn,
-        id: &str,
+        id: &RunId,
         event: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<RunEventRow> {
@@ -422,7 +435,7 @@ impl RunRow {
     /// more (in the caller's transaction).
     pub async fn close(
         conn: &mut Conn,
-        id: &str,
+        id: &RunId,
         done: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<RunEventRow> {
@@ -443,8 +456,8 @@ impl RunRow {
     /// transaction: the driver starts every case a free worker can take at once).
     pub async fn start_cases(
         conn: &mut Conn,
-        id: &str,
-        starts: &[(String, NewEvent)],
+        id: &RunId,
+        starts: &[(RunCaseId, NewEvent)],
         at: NaiveDateTime,
     ) -> DbResult<Vec<RunEventRow>> {
         db_run!(conn, |conn| {
@@ -465,7 +478,7 @@ impl RunRow {
     /// caller's transaction.
     pub async fn complete_cases(
         conn: &mut Conn,
-        id: &str,
+        id: &RunId,
         completions: &[CaseCompletion],
         event_of: &(dyn Fn(&CaseCompletion, &RunRow) -> NewEvent + Sync),
         at: NaiveDateTime,
@@ -531,7 +544,7 @@ impl RunRow {
 /// Database methods.
 impl RunCaseRow {
     /// The run's cases in order.
-    pub async fn list_for_run(conn: &mut Conn, run_id: &str) -> DbResult<Vec<Self>> {
+    pub async fn list_for_run(conn: &mut Conn, run_id: &RunId) -> DbResult<Vec<Self>> {
         db_run!(conn, |conn| {
             Ok(run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
@@ -545,7 +558,7 @@ impl RunCaseRow {
     /// A page of the run's cases in order from `offset`, optionally in one status.
     pub async fn page(
         conn: &mut Conn,
-        run_id: &str,
+        run_id: &RunId,
         status: Option<CaseResultStatus>,
         offset: i64,
         limit: i64,
@@ -568,7 +581,7 @@ impl RunCaseRow {
     /// How many of the run's cases are in `status` (all with `None`).
     pub async fn count(
         conn: &mut Conn,
-        run_id: &str,
+        run_id: &RunId,
         status: Option<CaseResultStatus>,
     ) -> DbResult<i64> {
         db_run!(conn, |conn| {
@@ -583,7 +596,7 @@ impl RunCaseRow {
     }
 
     /// Puts cases that were in flight when a node stopped back in line.
-    pub async fn requeue_started(conn: &mut Conn, run_id: &str) -> DbResult<usize> {
+    pub async fn requeue_started(conn: &mut Conn, run_id: &RunId) -> DbResult<usize> {
         db_run!(conn, |conn| {
             Ok(diesel::update(
                 run_cases::table
@@ -621,7 +634,7 @@ impl RunEventRow {
     /// The run's events after `after_seq`, in order, at most `limit`.
     pub async fn after(
         conn: &mut Conn,
-        run_id: &str,
+        run_id: &RunId,
         after_seq: i64,
         kind: Option<&str>,
         limit: i64,

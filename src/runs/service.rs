@@ -16,7 +16,7 @@ use crate::projects::access::{ProjectAccess, ProjectScope};
 use crate::projects::model::{ProjectRole, ProjectRow};
 
 use super::events::{project_topic, run_control_topic, run_topic, status_event};
-use super::model::{RunCaseRow, RunEventRow, RunRow};
+use super::model::{RunCaseId, RunCaseRow, RunEventRow, RunId, RunRow};
 use super::state::{
     next_status, CaseResultStatus, RunAction, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES,
 };
@@ -104,7 +104,7 @@ pub struct RunOrigin {
     /// The scheduled task that fired it.
     pub task_id: Option<String>,
     /// The run it retries.
-    pub retry_of: Option<String>,
+    pub retry_of: Option<RunId>,
 }
 
 /// Creates a QUEUED run of the chosen cases of the project `scope` is for,
@@ -325,7 +325,7 @@ pub async fn control_run(
 pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
     // Stored already: subscribers that miss it read it from the database.
     if let Err(error) = app.bus.publish_json(&run_topic(&run.id), event).await {
-        tracing::warn!(%error, run_id = run.id, seq = event.seq, "run event stored but not published");
+        tracing::warn!(%error, run_id = %run.id, seq = event.seq, "run event stored but not published");
     }
     if event.kind == "STATUS" {
         let control = app
@@ -334,7 +334,7 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
             .await;
         if let Err(error) = control {
             // The driver also reads the run at every lease renewal.
-            tracing::warn!(%error, run_id = run.id, "run status change not signalled to its driver");
+            tracing::warn!(%error, run_id = %run.id, "run status change not signalled to its driver");
         }
     }
     let dashboard = match event.kind.as_str() {
@@ -348,7 +348,7 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
             .publish_json(&project_topic(&run.project_id), run)
             .await
         {
-            tracing::warn!(%error, run_id = run.id, "run status stored but not published");
+            tracing::warn!(%error, run_id = %run.id, "run status stored but not published");
         }
     }
 }
@@ -467,12 +467,12 @@ async fn insert_run(
     origin: RunOrigin,
 ) -> AppResult<RunRow> {
     let created_at = now();
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = RunId::generate();
     let run_cases: Vec<RunCaseRow> = cases
         .into_iter()
         .enumerate()
         .map(|(position, case)| RunCaseRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: RunCaseId::generate(),
             run_id: id.clone(),
             case_id: case.case_id,
             position: i32::try_from(position).unwrap_or(i32::MAX),

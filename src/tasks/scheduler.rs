@@ -386,7 +386,7 @@ async fn cancel_overdue_runs(app: &Arc<App>) -> anyhow::Result<()> {
                 };
                 let event = status_event(&run, RunStatus::Cancelled, Some(&reason));
                 let cancelled = RunStatus::Cancelled;
-                RunRow::transition(conn, &run_id, &ACTIVE_STATUSES, cancelled, &event, at).await
+                RunRow::transition(conn, &run.id, &ACTIVE_STATUSES, cancelled, &event, at).await
             })
             .await?;
         if let Some((cancelled, event)) = cancelled {

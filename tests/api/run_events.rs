@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tidewatch::runs::model::{NewEvent, RunRow};
+use tidewatch::runs::model::{NewEvent, RunId, RunRow};
 use tidewatch::runs::state::{RunStatus, ACTIVE_STATUSES};
 
 use crate::backend_test;
@@ -57,9 +57,10 @@ async fn stored_log(
         payload: json!({ "level": "INFO", "message": message }),
     };
     let at = tidewatch::db::now();
+    let run_id = RunId::from(run_id.to_owned());
     app.app
         .db
-        .transaction(async |conn| RunRow::append(conn, run_id, &log, at).await)
+        .transaction(async |conn| RunRow::append(conn, &run_id, &log, at).await)
         .await
         .unwrap()
 }
@@ -201,7 +202,7 @@ backend_test! {
         let run = RunRow::find(&mut db.conn().await.unwrap(), &run_id).await.unwrap().unwrap();
         let cancel = tidewatch::runs::events::status_event(&run, RunStatus::Cancelled, Some("cancelled by owner"));
         let at = tidewatch::db::now();
-        db.transaction(async |conn| RunRow::transition(conn, &run_id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, at).await)
+        db.transaction(async |conn| RunRow::transition(conn, &run.id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, at).await)
             .await
             .unwrap()
             .expect("the run was active");

@@ -10,7 +10,7 @@ use crate::cases::spec::{HttpSpec, KeyValue};
 use crate::db::{now, DbError};
 use crate::runs::events::status_event;
 use crate::runs::http_check::CaseContext;
-use crate::runs::model::{NewEvent, RunRow};
+use crate::runs::model::{NewEvent, RunCaseId, RunRow};
 use crate::runs::service::publish;
 use crate::runs::state::{RunCaseKind, RunStatus};
 
@@ -141,7 +141,7 @@ impl Driver<'_> {
         if starting.is_empty() {
             return Ok(());
         }
-        let starts: Vec<(String, NewEvent)> = starting
+        let starts: Vec<(RunCaseId, NewEvent)> = starting
             .iter()
             .map(|index| {
                 let case = &self.cases[*index];

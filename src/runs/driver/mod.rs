@@ -26,7 +26,7 @@ use crate::app::App;
 use crate::db::{now, Backend, DbResult};
 
 use super::events::run_control_topic;
-use super::model::{RunCaseRow, RunRow};
+use super::model::{RunCaseRow, RunId, RunRow};
 use super::steps::StepPerformer;
 use state::Driver;
 
@@ -75,14 +75,14 @@ pub fn spawn(app: Arc<App>, steps: Arc<dyn StepPerformer>) {
 }
 
 /// Starts driving `run_id` here, unless this node already does.
-fn launch(app: &Arc<App>, steps: &Arc<dyn StepPerformer>, run_id: String) {
+fn launch(app: &Arc<App>, steps: &Arc<dyn StepPerformer>, run_id: RunId) {
     if !app.executor.start_driving(&run_id) {
         return;
     }
     let (app, steps) = (app.clone(), steps.clone());
     tokio::spawn(async move {
         if let Err(error) = drive(&app, steps, &run_id).await {
-            tracing::error!(%error, run_id, "run driver failed; another pass takes it over");
+            tracing::error!(%error, %run_id, "run driver failed; another pass takes it over");
         }
         app.executor.stop_driving(&run_id);
     });
@@ -101,14 +101,18 @@ async fn take_over_orphans(
         let deadline = app.executor.lease_deadline();
         let node = app.executor.node_id();
         if RunRow::claim_lease(&mut conn, &id, node, now(), deadline, force).await? {
-            tracing::info!(run_id = id, "taking over run");
+            tracing::info!(run_id = %id, "taking over run");
             launch(app, steps, id);
         }
     }
     Ok(())
 }
 
-async fn drive(app: &Arc<App>, steps: Arc<dyn StepPerformer>, run_id: &str) -> anyhow::Result<()> {
+async fn drive(
+    app: &Arc<App>,
+    steps: Arc<dyn StepPerformer>,
+    run_id: &RunId,
+) -> anyhow::Result<()> {
     // Subscribed before the run is read: a control change after the read is heard.
     let mut control = app.bus.subscribe(&run_control_topic(run_id));
     let (run, requeued, cases) = {

@@ -10,7 +10,7 @@ use crate::db::{now, DbError};
 use crate::notifications::model::NotificationKind;
 use crate::notifications::service::notify;
 use crate::runs::events::{counters, log_event, progress, status_event};
-use crate::runs::model::{CaseCompletion, NewEvent, RunCaseRow, RunRow, StoredResult};
+use crate::runs::model::{CaseCompletion, NewEvent, RunCaseId, RunCaseRow, RunRow, StoredResult};
 use crate::runs::service::publish;
 use crate::runs::state::{CaseResultStatus, RunStatus};
 
@@ -113,13 +113,10 @@ impl Driver<'_> {
         if completions.is_empty() {
             return Ok(());
         }
-        let by_id: HashMap<&str, &RunCaseRow> = self
-            .cases
-            .iter()
-            .map(|case| (case.id.as_str(), case))
-            .collect();
+        let by_id: HashMap<&RunCaseId, &RunCaseRow> =
+            self.cases.iter().map(|case| (&case.id, case)).collect();
         let event_of = |completion: &CaseCompletion, run: &RunRow| {
-            let case = by_id.get(completion.run_case_id.as_str());
+            let case = by_id.get(&completion.run_case_id);
             let result: serde_json::Value =
                 serde_json::from_str(&completion.result).unwrap_or_default();
             NewEvent {

@@ -34,7 +34,7 @@ pub struct RunEvent(pub Arc<RunEventRow>);
 impl RunEvent {
     /// The run.
     async fn run_id(&self) -> ID {
-        ID(self.0.run_id.clone())
+        ID(self.0.run_id.to_string())
     }
 
     /// Sequence number, increasing by one per event of the run.

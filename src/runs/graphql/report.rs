@@ -122,7 +122,7 @@ impl RunTrendPoint {
     pub fn of(run: &RunRow) -> Self {
         let summary = summarize(run, &[]);
         Self {
-            run_id: ID(run.id.clone()),
+            run_id: ID(run.id.to_string()),
             status: run.status,
             created_at: utc(run.created_at),
             pass_rate: summary.pass_rate,

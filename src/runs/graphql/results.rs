@@ -23,7 +23,7 @@ pub struct CaseResult(pub RunCaseRow);
 impl CaseResult {
     /// Unique id of this case in this run.
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.id.to_string())
     }
 
     /// The case it snapshotted.

@@ -35,7 +35,7 @@ pub struct Run(pub RunRow);
 impl Run {
     /// Unique id.
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.id.to_string())
     }
 
     /// The project the run belongs to.
@@ -60,7 +60,7 @@ impl Run {
 
     /// The run this one retries, for trigger RETRY.
     async fn retry_of_id(&self) -> Option<ID> {
-        self.0.retry_of.clone().map(ID)
+        self.0.retry_of.as_ref().map(|id| ID(id.to_string()))
     }
 
     /// The scheduled task that fired the run, if one did.
