@@ -70,7 +70,8 @@ async fn run(label: &str, url: &str) -> anyhow::Result<()> {
 
     let started = Instant::now();
     for batch in samples.chunks(BATCH) {
-        SampleRow::insert_batch(&db, batch).await?;
+        db.transaction(async |conn| SampleRow::insert_batch(conn, batch).await)
+            .await?;
     }
     let elapsed = started.elapsed();
     println!(
@@ -104,13 +105,22 @@ async fn time_reads(
     to_ms: i64,
     step_ms: i64,
 ) -> DbResult<(Duration, Duration, usize)> {
+    let mut conn = db.conn().await?;
     let mut times = Vec::with_capacity(READS);
     let mut buckets = 0;
     for _ in 0..READS {
         let started = Instant::now();
-        buckets = RollupRow::range(db, SERVER_ID, "cpu_percent", tier, from_ms, to_ms, step_ms)
-            .await?
-            .len();
+        buckets = RollupRow::range(
+            &mut conn,
+            SERVER_ID,
+            "cpu_percent",
+            tier,
+            from_ms,
+            to_ms,
+            step_ms,
+        )
+        .await?
+        .len();
         times.push(started.elapsed());
     }
     times.sort();
@@ -126,7 +136,7 @@ async fn seed_server(db: &Database) -> DbResult<()> {
          INSERT INTO servers (id, project_id, kind, name, tags, address, probe_interval_secs, status, created_at, updated_at) \
          VALUES ('{SERVER_ID}', 'p1', 'HOST', 'bench', '[]', 'localhost', 60, 'UNKNOWN', '2026-11-22 00:00:00', '2026-11-22 00:00:00');"
     );
-    tidewatch::db_run!(db, |conn| {
+    tidewatch::db_run!(&mut db.conn().await?, |conn| {
         conn.batch_execute(&sql).await?;
         Ok(())
     })

@@ -185,62 +185,7 @@ fn pool_error(error: impl std::fmt::Display) -> DbError {
     DbError::Pool(error.to_string())
 }
 
-/// What [`db_run!`](crate::db_run) runs on: a connection the caller holds, or,
-/// for the domains not converted yet, the pool (one checkout per call).
-pub enum DbSource<'a> {
-    /// A connection (or transaction) the caller passes down.
-    Conn(&'a mut Conn),
-    /// Transition only: a connection of its own for this one body.
-    Pool(&'a Database),
-}
-
-impl<'a> From<&'a mut Conn> for DbSource<'a> {
-    fn from(conn: &'a mut Conn) -> Self {
-        Self::Conn(conn)
-    }
-}
-
-impl<'a> From<&'a Database> for DbSource<'a> {
-    fn from(db: &'a Database) -> Self {
-        Self::Pool(db)
-    }
-}
-
-/// The connection one [`db_run!`](crate::db_run) body runs on.
-pub enum Lease<'a> {
-    /// The caller's.
-    Borrowed(&'a mut Conn),
-    /// Checked out for this body, returned when it ends.
-    CheckedOut(Conn),
-}
-
-impl<'a> DbSource<'a> {
-    /// The connection to run on, checking one out for [`DbSource::Pool`].
-    pub async fn lease(self) -> DbResult<Lease<'a>> {
-        Ok(match self {
-            Self::Conn(conn) => Lease::Borrowed(conn),
-            Self::Pool(db) => Lease::CheckedOut(db.conn().await?),
-        })
-    }
-}
-
-impl Lease<'_> {
-    /// The connection.
-    pub fn conn(&mut self) -> &mut Conn {
-        match self {
-            Self::Borrowed(conn) => conn,
-            Self::CheckedOut(conn) => conn,
-        }
-    }
-
-    /// The backend's own connection.
-    pub fn backend_conn(&mut self) -> BackendConn<'_> {
-        self.conn().backend_conn()
-    }
-}
-
-/// Runs one query body on the connection `$source` (a `&mut Conn`; during the
-/// transition also a `&Database`, which checks one out for this body).
+/// Runs one query body on the connection `$conn` (a `&mut Conn`).
 ///
 /// `$conn` is bound to the backend's own connection, so the body is
 /// type-checked once per backend. Where the SQL really differs, give one
@@ -251,8 +196,8 @@ impl Lease<'_> {
 /// db_run!(conn, sqlite: |conn| { … }, postgres: |conn| { … })
 /// ```
 ///
-/// A `&mut Conn` passed by name is moved into the macro; to use it again
-/// afterwards, pass `&mut *conn`.
+/// The connection is reborrowed, so a `&mut Conn` passed by name stays usable
+/// afterwards.
 #[macro_export]
 macro_rules! db_run {
     ($source:expr, |$conn:ident| $body:expr) => {
@@ -261,8 +206,8 @@ macro_rules! db_run {
     ($source:expr, sqlite: |$sqlite:ident| $sqlite_body:expr, postgres: |$postgres:ident| $postgres_body:expr $(,)?) => {{
         #[allow(unused_imports)]
         use diesel_async::{AsyncConnection as _, RunQueryDsl as _, SimpleAsyncConnection as _};
-        let mut lease = $crate::db::DbSource::from($source).lease().await?;
-        match lease.backend_conn() {
+        let source: &mut $crate::db::Conn = $source;
+        match source.backend_conn() {
             $crate::db::BackendConn::Sqlite($sqlite) => $sqlite_body,
             $crate::db::BackendConn::Postgres($postgres) => $postgres_body,
         }

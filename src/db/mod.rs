@@ -11,7 +11,7 @@ mod conn;
 pub mod schema;
 pub mod stored;
 
-pub use conn::{BackendConn, Conn, DbSource, Lease, TransactionBody};
+pub use conn::{BackendConn, Conn, TransactionBody};
 
 use std::time::Duration;
 
@@ -238,7 +238,8 @@ impl Database {
 
     /// Answers whether the database can run a statement now.
     pub async fn ping(&self) -> DbResult<()> {
-        crate::db_run!(self, |conn| {
+        let mut conn = self.conn().await?;
+        crate::db_run!(&mut conn, |conn| {
             conn.batch_execute("SELECT 1").await?;
             Ok(())
         })

@@ -65,7 +65,10 @@ impl Loader<String> for RunLoader {
         let rows = RunRow::find_by_ids(&mut conn, keys)
             .await
             .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (String::from(row.id.clone()), row))
+            .collect())
     }
 }
 

@@ -102,7 +102,7 @@ pub async fn serve_on<A: Acceptor + 'static>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     crate::monitoring::monitor::spawn(app.clone());
-    crate::runs::executor::spawn_takeover(app.clone());
+    crate::runs::driver::spawn(app.clone(), Arc::new(crate::tasks::steps::TaskSteps));
     crate::tasks::scheduler::spawn(app.clone());
     let notifier = app.clone();
     let signal = async move {

@@ -115,14 +115,7 @@ pub async fn load(app: &App, access: &ProjectAccess) -> AppResult<DashboardData>
             Some(RECENT),
         )
         .await?,
-        runs: RunRow::page(
-            &app.db,
-            access.project_id(),
-            &RunFilter::default(),
-            None,
-            RECENT_RUNS,
-        )
-        .await?,
+        runs: RunRow::page(&mut conn, scope, &RunFilter::default(), None, RECENT_RUNS).await?,
         finished: FinishedRuns::since(&mut conn, scope, since).await?,
     })
 }

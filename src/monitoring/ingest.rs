@@ -73,7 +73,9 @@ pub async fn ingest(app: &App, server_id: &str, samples: Vec<SampleRow>) -> AppR
     if samples.is_empty() {
         return Ok(0);
     }
-    SampleRow::insert_batch(&app.db, &samples).await?;
+    app.db
+        .transaction(async |conn| SampleRow::insert_batch(conn, &samples).await)
+        .await?;
     let count = samples.len();
     let batch = MetricBatch {
         server_id: server_id.to_owned(),

@@ -330,14 +330,17 @@ async fn purge_old_samples(app: Arc<App>) {
         let config = &app.config.monitor;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let hours = |h: u32| i64::from(h) * 3_600_000;
-        let outcome = SampleRow::purge(
-            &app.db,
-            now_ms - hours(config.raw_retention_hours),
-            now_ms - hours(config.minute_retention_days * 24),
-            now_ms - hours(config.hour_retention_days * 24),
-        )
-        .await;
-        if let Err(error) = outcome {
+        let outcome = async {
+            let mut conn = app.db.conn().await?;
+            SampleRow::purge(
+                &mut conn,
+                now_ms - hours(config.raw_retention_hours),
+                now_ms - hours(config.minute_retention_days * 24),
+                now_ms - hours(config.hour_retention_days * 24),
+            )
+            .await
+        };
+        if let Err(error) = outcome.await {
             tracing::warn!(%error, "purging old samples failed");
         }
     }

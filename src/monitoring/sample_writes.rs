@@ -1,4 +1,4 @@
-//! Writing samples and their rollups: one transaction per batch, every value bound.
+//! Writing samples and their rollups: in the caller's transaction, every value bound.
 //!
 //! PostgreSQL gets each column as one array parameter and unnests it, so a
 //! batch of any size is one prepared statement for the samples and one for
@@ -8,9 +8,9 @@
 use diesel::sql_types::{Array, BigInt, Double, Integer, Text};
 use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::{Backend, BackendConn, Database, DbResult, SqliteConn};
+use crate::db::{Backend, BackendConn, Conn, DbResult, SqliteConn};
 
 use super::samples::{rollups_of, RollupRow, SampleRow};
 
@@ -55,13 +55,13 @@ fn merge_rollups(backend: Backend) -> &'static str {
 
 /// Database methods.
 impl SampleRow {
-    /// Stores a batch of samples and adds them to their rollup buckets, in one transaction.
-    pub async fn insert_batch(db: &Database, samples: &[SampleRow]) -> DbResult<()> {
+    /// Stores a batch of samples and adds them to their rollup buckets (in the
+    /// caller's transaction, so a batch and its rollups commit together).
+    pub async fn insert_batch(conn: &mut Conn, samples: &[SampleRow]) -> DbResult<()> {
         if samples.is_empty() {
             return Ok(());
         }
         let rollups = rollups_of(samples);
-        let mut conn = db.conn().await?;
         match conn.backend_conn() {
             BackendConn::Postgres(conn) => insert_batch_postgres(conn, samples, &rollups).await?,
             BackendConn::Sqlite(conn) => insert_batch_sqlite(conn, samples, &rollups).await?,
@@ -83,72 +83,66 @@ async fn insert_batch_postgres(
         "{INSERT_ROLLUPS}{UNNEST_ROLLUPS}{}",
         merge_rollups(Backend::Postgres)
     );
-    conn.transaction(async |conn| {
-        diesel::sql_query(&insert_samples)
-            .bind::<Array<Text>, _>(&samples.server_ids)
-            .bind::<Array<Text>, _>(&samples.metrics)
-            .bind::<Array<BigInt>, _>(&samples.times)
-            .bind::<Array<Double>, _>(&samples.values)
-            .execute(conn)
-            .await?;
-        diesel::sql_query(&upsert_rollups)
-            .bind::<Array<Text>, _>(&rollups.server_ids)
-            .bind::<Array<Text>, _>(&rollups.metrics)
-            .bind::<Array<Integer>, _>(&rollups.tiers)
-            .bind::<Array<BigInt>, _>(&rollups.buckets)
-            .bind::<Array<BigInt>, _>(&rollups.counts)
-            .bind::<Array<Double>, _>(&rollups.sums)
-            .bind::<Array<Double>, _>(&rollups.mins)
-            .bind::<Array<Double>, _>(&rollups.maxes)
-            .execute(conn)
-            .await?;
-        Ok(())
-    })
-    .await
+    diesel::sql_query(&insert_samples)
+        .bind::<Array<Text>, _>(&samples.server_ids)
+        .bind::<Array<Text>, _>(&samples.metrics)
+        .bind::<Array<BigInt>, _>(&samples.times)
+        .bind::<Array<Double>, _>(&samples.values)
+        .execute(conn)
+        .await?;
+    diesel::sql_query(&upsert_rollups)
+        .bind::<Array<Text>, _>(&rollups.server_ids)
+        .bind::<Array<Text>, _>(&rollups.metrics)
+        .bind::<Array<Integer>, _>(&rollups.tiers)
+        .bind::<Array<BigInt>, _>(&rollups.buckets)
+        .bind::<Array<BigInt>, _>(&rollups.counts)
+        .bind::<Array<Double>, _>(&rollups.sums)
+        .bind::<Array<Double>, _>(&rollups.mins)
+        .bind::<Array<Double>, _>(&rollups.maxes)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
-/// SQLite: multi-row statements with one placeholder per value, in one transaction.
+/// SQLite: multi-row statements with one placeholder per value.
 async fn insert_batch_sqlite(
     conn: &mut SqliteConn,
     samples: &[SampleRow],
     rollups: &[RollupRow],
 ) -> QueryResult<()> {
-    conn.transaction(async |conn| {
-        for chunk in samples.chunks(SQLITE_SAMPLE_CHUNK) {
-            let sql = format!("{INSERT_SAMPLES}VALUES {}", placeholders(chunk.len(), 4));
-            let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
-            for sample in chunk {
-                query = query
-                    .bind::<Text, _>(sample.server_id.as_str())
-                    .bind::<Text, _>(sample.metric.as_str())
-                    .bind::<BigInt, _>(sample.at_ms)
-                    .bind::<Double, _>(sample.value);
-            }
-            query.execute(conn).await?;
+    for chunk in samples.chunks(SQLITE_SAMPLE_CHUNK) {
+        let sql = format!("{INSERT_SAMPLES}VALUES {}", placeholders(chunk.len(), 4));
+        let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
+        for sample in chunk {
+            query = query
+                .bind::<Text, _>(sample.server_id.as_str())
+                .bind::<Text, _>(sample.metric.as_str())
+                .bind::<BigInt, _>(sample.at_ms)
+                .bind::<Double, _>(sample.value);
         }
-        for chunk in rollups.chunks(SQLITE_ROLLUP_CHUNK) {
-            let sql = format!(
-                "{INSERT_ROLLUPS}VALUES {}{}",
-                placeholders(chunk.len(), 8),
-                merge_rollups(Backend::Sqlite)
-            );
-            let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
-            for rollup in chunk {
-                query = query
-                    .bind::<Text, _>(rollup.server_id.as_str())
-                    .bind::<Text, _>(rollup.metric.as_str())
-                    .bind::<Integer, _>(rollup.tier_secs)
-                    .bind::<BigInt, _>(rollup.bucket_ms)
-                    .bind::<BigInt, _>(rollup.sample_count)
-                    .bind::<Double, _>(rollup.value_sum)
-                    .bind::<Double, _>(rollup.value_min)
-                    .bind::<Double, _>(rollup.value_max);
-            }
-            query.execute(conn).await?;
+        query.execute(conn).await?;
+    }
+    for chunk in rollups.chunks(SQLITE_ROLLUP_CHUNK) {
+        let sql = format!(
+            "{INSERT_ROLLUPS}VALUES {}{}",
+            placeholders(chunk.len(), 8),
+            merge_rollups(Backend::Sqlite)
+        );
+        let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
+        for rollup in chunk {
+            query = query
+                .bind::<Text, _>(rollup.server_id.as_str())
+                .bind::<Text, _>(rollup.metric.as_str())
+                .bind::<Integer, _>(rollup.tier_secs)
+                .bind::<BigInt, _>(rollup.bucket_ms)
+                .bind::<BigInt, _>(rollup.sample_count)
+                .bind::<Double, _>(rollup.value_sum)
+                .bind::<Double, _>(rollup.value_min)
+                .bind::<Double, _>(rollup.value_max);
         }
-        Ok(())
-    })
-    .await
+        query.execute(conn).await?;
+    }
+    Ok(())
 }
 
 /// `(?,?,…),(?,?,…),…`: `rows` groups of `columns` placeholders.

@@ -12,7 +12,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel::{Insertable, Queryable};
 
 use crate::db::schema::{metric_rollups, metric_samples};
-use crate::db::{Database, DbResult};
+use crate::db::{Conn, DbResult};
 use crate::db_run;
 
 /// The 1-minute tier, in seconds.
@@ -105,13 +105,13 @@ pub fn rollups_of(samples: &[SampleRow]) -> Vec<RollupRow> {
 impl SampleRow {
     /// Raw samples of a series in `[from_ms, to_ms)`, oldest first.
     pub async fn range(
-        db: &Database,
+        conn: &mut Conn,
         server_id: &str,
         metric: &str,
         from_ms: i64,
         to_ms: i64,
     ) -> DbResult<Vec<(i64, f64)>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(metric_samples::table
                 .filter(metric_samples::server_id.eq(server_id))
                 .filter(metric_samples::metric.eq(metric))
@@ -126,12 +126,12 @@ impl SampleRow {
 
     /// The newest sample of a series not older than `since_ms`.
     pub async fn latest(
-        db: &Database,
+        conn: &mut Conn,
         server_id: &str,
         metric: &str,
         since_ms: i64,
     ) -> DbResult<Option<(i64, f64)>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(metric_samples::table
                 .filter(metric_samples::server_id.eq(server_id))
                 .filter(metric_samples::metric.eq(metric))
@@ -146,11 +146,11 @@ impl SampleRow {
 
     /// Metric names a server has samples of since `since_ms`.
     pub async fn metric_names(
-        db: &Database,
+        conn: &mut Conn,
         server_id: &str,
         since_ms: i64,
     ) -> DbResult<Vec<String>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(metric_rollups::table
                 .filter(metric_rollups::server_id.eq(server_id))
                 .filter(metric_rollups::tier_secs.eq(HOUR_TIER_SECS))
@@ -165,12 +165,12 @@ impl SampleRow {
 
     /// Deletes raw samples older than `raw_before_ms` and rollups older than their tier's cutoff.
     pub async fn purge(
-        db: &Database,
+        conn: &mut Conn,
         raw_before_ms: i64,
         minute_before_ms: i64,
         hour_before_ms: i64,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut deleted = diesel::delete(
                 metric_samples::table.filter(metric_samples::at_ms.lt(raw_before_ms)),
             )
@@ -198,7 +198,7 @@ impl RollupRow {
     /// Buckets of one tier of a series in `[from_ms, to_ms)`, combined into steps of `step_ms`
     /// (a multiple of the tier) aligned on the epoch.
     pub async fn range(
-        db: &Database,
+        conn: &mut Conn,
         server_id: &str,
         metric: &str,
         tier_secs: i32,
@@ -206,7 +206,7 @@ impl RollupRow {
         to_ms: i64,
         step_ms: i64,
     ) -> DbResult<Vec<Bucket>> {
-        let rows: Vec<(i64, i64, f64, f64, f64)> = db_run!(db, |conn| {
+        let rows: Vec<(i64, i64, f64, f64, f64)> = db_run!(conn, |conn| {
             Ok::<_, crate::db::DbError>(
                 metric_rollups::table
                     .filter(metric_rollups::server_id.eq(server_id))

@@ -6,55 +6,18 @@
 //! role the answer is `FORBIDDEN`. Admins act as owners everywhere.
 //!
 //! A `ProjectAccess` can only come from that check: its fields are private.
-//! Project-scoped model queries take a [`ProjectScope`], which only a
+//! Project-scoped model queries take a [`ProjectScope`] (in [`super::scope`],
+//! which models use without depending on the check), which only a
 //! `ProjectAccess` or the node's own [`SystemActor`] hands out, so no query
 //! runs on a project id that nobody vouched for.
 
-use std::future::Future;
-
 use crate::app::App;
 use crate::auth::Viewer;
-use crate::db::{Conn, DbResult};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 
 use super::model::{MemberRow, ProjectRole, ProjectRow};
-
-pub use super::scope::{ProjectScope, SystemActor};
-
-/// A row that belongs to one project, found by id through
-/// [`ProjectAccess::for_object`].
-pub trait ProjectOwned: Sized + Send {
-    /// The object's name as `NOT_FOUND` says it (`case`, `task` …).
-    const NAME: &'static str;
-
-    /// The row `id`, if it exists.
-    fn find(conn: &mut Conn, id: &str) -> impl Future<Output = DbResult<Option<Self>>> + Send;
-
-    /// The project it belongs to.
-    fn project_id(&self) -> &str;
-}
-
-/// Implements [`ProjectOwned`] for a row with a `project_id` column and an
-/// inherent `find(conn, id)`: `project_owned!(CaseRow, "case");`.
-#[macro_export]
-macro_rules! project_owned {
-    ($row:ty, $name:literal) => {
-        impl $crate::projects::access::ProjectOwned for $row {
-            const NAME: &'static str = $name;
-
-            async fn find(
-                conn: &mut $crate::db::Conn,
-                id: &str,
-            ) -> $crate::db::DbResult<Option<Self>> {
-                <$row>::find(conn, id).await
-            }
-
-            fn project_id(&self) -> &str {
-                &self.project_id
-            }
-        }
-    };
-}
+pub use super::scope::{ProjectOwned, ProjectScope, SystemActor};
 
 /// A project the caller may act on with at least the role asked for.
 #[derive(Debug, Clone)]

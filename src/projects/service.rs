@@ -162,10 +162,10 @@ pub async fn set_archived(
 /// (owners); `CONFLICT` while a run of it is active.
 pub async fn delete_project(app: &App, access: &ProjectAccess) -> AppResult<()> {
     access.ensure(ProjectRole::Owner)?;
-    crate::runs::service::ensure_no_active_run(app, access.project_id()).await?;
     let summary = format!("deleted project '{}'", access.project().name);
     app.db
         .transaction(async |conn| {
+            crate::runs::service::ensure_no_active_run(conn, access.scope()).await?;
             if !ProjectRow::delete(conn, access.scope()).await? {
                 return Err(AppError::NotFound("project"));
             }

@@ -40,7 +40,7 @@ async fn render_report(
     let viewer = viewer(app, request).await?;
     let (run, _) =
         ProjectAccess::for_object::<RunRow>(app, &viewer, id, ProjectRole::Viewer).await?;
-    let cases = RunCaseRow::list_for_run(&app.db, &run.id).await?;
+    let cases = RunCaseRow::list_for_run(&mut app.db.conn().await?, &run.id).await?;
     let body = render(format, &run, &cases);
     Ok(body
         .with_content_type(format.content_type())

@@ -24,9 +24,10 @@ use std::time::Duration;
 use futures_util::{stream, Stream, StreamExt};
 
 use crate::app::App;
+use crate::db::{Conn, DbError, DbResult};
 use crate::events::Live;
 
-use super::model::RunEventRow;
+use super::model::{RunEventRow, RunId};
 
 /// How long a live event ahead of the next `seq` waits for the ones before it.
 pub const GAP_WAIT: Duration = Duration::from_millis(250);
@@ -40,7 +41,7 @@ const READ_BATCH: i64 = 1000;
 /// One subscriber's ordered view of a run's events.
 pub struct RunEventFeed {
     app: Arc<App>,
-    run_id: String,
+    run_id: RunId,
     live: Pin<Box<dyn Stream<Item = Live<Arc<RunEventRow>>> + Send>>,
     /// The `seq` of the last event queued for the subscriber.
     queued: i64,
@@ -58,11 +59,11 @@ pub struct RunEventFeed {
 
 impl RunEventFeed {
     /// Subscribes to `run_id`'s events after `after_seq` (the caller has checked access).
-    pub fn open(app: Arc<App>, run_id: &str, after_seq: i64) -> Self {
+    pub fn open(app: Arc<App>, run_id: &RunId, after_seq: i64) -> Self {
         let live = Box::pin(app.run_hub.subscribe(&app.bus, run_id));
         Self {
             app,
-            run_id: run_id.to_owned(),
+            run_id: run_id.clone(),
             live,
             queued: after_seq.max(0),
             ready: VecDeque::new(),
@@ -127,32 +128,28 @@ impl RunEventFeed {
 
     /// Queues what storage holds after the last queued event.
     async fn read_stored(&mut self) {
-        let batch = match RunEventRow::after(
-            &self.app.db,
-            &self.run_id,
-            self.queued,
-            None,
-            READ_BATCH,
-        )
-        .await
-        {
-            Ok(batch) => batch,
+        let read = async {
+            let mut conn = self.app.db.conn().await?;
+            let batch =
+                RunEventRow::after(&mut conn, &self.run_id, self.queued, None, READ_BATCH).await?;
+            let done = if batch.is_empty() && self.first_read {
+                Some(done_at_or_before(&mut conn, &self.run_id, self.queued).await?)
+            } else {
+                None
+            };
+            Ok::<_, DbError>((batch, done))
+        };
+        let (batch, done) = match read.await {
+            Ok(read) => read,
             Err(error) => {
-                tracing::warn!(%error, run_id = self.run_id, "reading run events failed; retrying");
+                tracing::warn!(%error, run_id = %self.run_id, "reading run events failed; retrying");
                 tokio::time::sleep(RETRY_READ).await;
                 return;
             }
         };
         let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) >= READ_BATCH;
-        if batch.is_empty() && self.first_read {
-            match done_at_or_before(&self.app, &self.run_id, self.queued).await {
-                Ok(done) => self.finished = done,
-                Err(error) => {
-                    tracing::warn!(%error, run_id = self.run_id, "reading run events failed; retrying");
-                    tokio::time::sleep(RETRY_READ).await;
-                    return;
-                }
-            }
+        if let Some(done) = done {
+            self.finished = done;
         }
         self.first_read = false;
         for event in batch {
@@ -168,7 +165,7 @@ impl RunEventFeed {
 }
 
 /// True when the run's DONE is stored with a `seq` at or before `seq`.
-async fn done_at_or_before(app: &App, run_id: &str, seq: i64) -> crate::db::DbResult<bool> {
-    let done = RunEventRow::after(&app.db, run_id, 0, Some("DONE"), 1).await?;
+async fn done_at_or_before(conn: &mut Conn, run_id: &RunId, seq: i64) -> DbResult<bool> {
+    let done = RunEventRow::after(conn, run_id, 0, Some("DONE"), 1).await?;
     Ok(done.first().is_some_and(|done| done.seq <= seq))
 }

@@ -1,6 +1,7 @@
 //! The runner's group writes: a batch of started or finished cases is stored
 //! with a fixed number of statements, whatever its size (chunked only to stay
-//! under the backends' bind limits), in one transaction with its events.
+//! under the backends' bind limits), with its events, in the caller's
+//! transaction.
 
 use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
@@ -11,25 +12,27 @@ use crate::db::schema::{run_cases, run_events, runs};
 use crate::db::{Conn, DbResult};
 use crate::db_run;
 
-use super::model::{CaseCompletion, NewEvent, RunEventRow, RunRow};
+use super::model::{CaseCompletion, NewEvent, RunCaseId, RunEventRow, RunId, RunRow};
 use super::state::CaseResultStatus;
 
 /// Rows per statement: SQLite takes at most 32,766 bound values in one statement.
 const CHUNK: usize = 1_000;
 
 impl RunRow {
-    /// Marks `starts` (run case id, its CASE_STARTED event) running and stores
-    /// their events, in one transaction: three statements per chunk of cases.
-    pub async fn start_cases_grouped(
+    /// Marks `starts` (run case, its CASE_STARTED event) running and stores
+    /// their events (in the caller's transaction: the driver starts every case
+    /// a free worker can take at once): two statements per chunk of cases and
+    /// one for their events.
+    pub async fn start_cases(
         conn: &mut Conn,
-        id: &str,
-        starts: &[(String, NewEvent)],
+        id: &RunId,
+        starts: &[(RunCaseId, NewEvent)],
         at: NaiveDateTime,
     ) -> DbResult<Vec<RunEventRow>> {
-        conn.transaction(async |conn| {
+        {
             let mut events = Vec::with_capacity(starts.len());
             for chunk in starts.chunks(CHUNK) {
-                let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+                let ids: Vec<&str> = chunk.iter().map(|(id, _)| &**id).collect();
                 let last_seq = db_run!(&mut *conn, |conn| {
                     diesel::update(run_cases::table.filter(run_cases::id.eq_any(&ids)))
                         .set(run_cases::status.eq(CaseResultStatus::Running))
@@ -51,21 +54,20 @@ impl RunRow {
                 events.extend(rows);
             }
             Ok(events)
-        })
-        .await
+        }
     }
 
     /// Stores case results, counts them into the run and appends one event per
     /// result (built by `event_of` from the run as counted up to that result),
-    /// in one transaction: three statements per chunk of results.
-    pub async fn complete_cases_grouped(
+    /// in the caller's transaction: three statements per chunk of results.
+    pub async fn complete_cases(
         conn: &mut Conn,
-        id: &str,
+        id: &RunId,
         completions: &[CaseCompletion],
         event_of: &(dyn Fn(&CaseCompletion, &RunRow) -> NewEvent + Sync),
         at: NaiveDateTime,
     ) -> DbResult<(Self, Vec<RunEventRow>)> {
-        conn.transaction(async |conn| {
+        {
             let mut events = Vec::with_capacity(completions.len());
             let mut run = None;
             for chunk in completions.chunks(CHUNK) {
@@ -111,8 +113,7 @@ impl RunRow {
                 })?,
             };
             Ok((run, events))
-        })
-        .await
+        }
     }
 }
 
@@ -162,9 +163,9 @@ fn chunk_len(len: usize) -> i64 {
     i64::try_from(len).unwrap_or(i64::MAX)
 }
 
-fn event_row(run_id: &str, seq: i64, event: &NewEvent, at: NaiveDateTime) -> RunEventRow {
+fn event_row(run_id: &RunId, seq: i64, event: &NewEvent, at: NaiveDateTime) -> RunEventRow {
     RunEventRow {
-        run_id: run_id.to_owned(),
+        run_id: run_id.clone(),
         seq,
         kind: event.kind.to_owned(),
         payload: event.payload.to_string(),
@@ -183,7 +184,7 @@ async fn insert_events(conn: &mut Conn, rows: &[RunEventRow]) -> DbResult<()> {
             let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
             for row in rows {
                 query = query
-                    .bind::<Text, _>(row.run_id.as_str())
+                    .bind::<Text, _>(&*row.run_id)
                     .bind::<BigInt, _>(row.seq)
                     .bind::<Text, _>(row.kind.as_str())
                     .bind::<Text, _>(row.payload.as_str())
@@ -220,7 +221,7 @@ async fn store_results(
             let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
             for completion in chunk {
                 query = query
-                    .bind::<Text, _>(completion.run_case_id.as_str())
+                    .bind::<Text, _>(&*completion.run_case_id)
                     .bind::<Text, _>(completion.status.as_str())
                     .bind::<Nullable<BigInt>, _>(completion.duration_ms)
                     .bind::<Text, _>(completion.result.as_str())
@@ -230,7 +231,7 @@ async fn store_results(
         },
         postgres: |conn| {
             use diesel::sql_types::Array;
-            let ids: Vec<&str> = chunk.iter().map(|c| c.run_case_id.as_str()).collect();
+            let ids: Vec<&str> = chunk.iter().map(|c| &*c.run_case_id).collect();
             let statuses: Vec<&str> = chunk.iter().map(|c| c.status.as_str()).collect();
             let durations: Vec<Option<i64>> = chunk.iter().map(|c| c.duration_ms).collect();
             let results: Vec<&str> = chunk.iter().map(|c| c.result.as_str()).collect();

@@ -3,6 +3,7 @@
 pub mod http_check;
 
 pub mod batch;
+pub mod driver;
 pub mod events;
 pub mod executor;
 pub mod feed;
@@ -14,6 +15,7 @@ pub mod report;
 pub mod reseal;
 pub mod service;
 pub mod state;
+pub mod steps;
 #[cfg(test)]
 #[path = "../../tests/api/support/target.rs"]
 mod target;

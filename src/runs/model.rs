@@ -14,22 +14,36 @@ use serde::{Deserialize, Serialize};
 use crate::cases::spec::KeyValue;
 use crate::db::schema::{run_cases, run_events, runs};
 use crate::db::stored::unreadable_row;
-use crate::db::{Conn, Database, DbResult};
+use crate::db::{Conn, DbResult};
+use crate::projects::scope::ProjectScope;
 use crate::secrets::SecretBox;
 use crate::{db_run, project_owned};
 
 use super::state::{CaseResultStatus, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES};
 
+crate::stored_id!(
+    /// The id of a run. Run ids, the ids of a run's cases and the ids of the
+    /// cases those snapshot travel side by side (rows, the driver, event
+    /// payloads) and must not be swapped.
+    RunId
+);
+
+crate::stored_id!(
+    /// The id of one case of one run (a `run_cases` row), not the id of the
+    /// case it snapshots.
+    RunCaseId
+);
+
 /// A stored run.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = runs)]
 pub struct RunRow {
-    pub id: String,
+    pub id: RunId,
     pub project_id: String,
     pub status: RunStatus,
     pub trigger_kind: RunTrigger,
     pub started_by: Option<String>,
-    pub retry_of: Option<String>,
+    pub retry_of: Option<RunId>,
     pub environment: String,
     pub max_workers: i32,
     pub total: i32,
@@ -53,8 +67,8 @@ project_owned!(RunRow, "run");
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = run_cases)]
 pub struct RunCaseRow {
-    pub id: String,
-    pub run_id: String,
+    pub id: RunCaseId,
+    pub run_id: RunId,
     pub case_id: String,
     pub position: i32,
     pub name: String,
@@ -71,7 +85,7 @@ pub struct RunCaseRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = run_events)]
 pub struct RunEventRow {
-    pub run_id: String,
+    pub run_id: RunId,
     pub seq: i64,
     pub kind: String,
     pub payload: String,
@@ -91,7 +105,7 @@ pub struct NewEvent {
 #[derive(Debug, Clone)]
 pub struct CaseCompletion {
     /// The run case.
-    pub run_case_id: String,
+    pub run_case_id: RunCaseId,
     /// PASSED, FAILED, ERROR or SKIPPED.
     pub status: CaseResultStatus,
     /// Time the case took, when it ran.
@@ -117,7 +131,7 @@ pub struct RunFilter {
     pub task_id: Option<String>,
 }
 
-/// Appends one event inside a transaction on `$conn`: takes the next `seq` from the run.
+/// Appends one event on `$conn` (inside the caller's transaction): takes the next `seq` from the run.
 macro_rules! append_event {
     ($conn:expr, $run_id:expr, $event:expr, $at:expr) => {{
         let seq: i64 = diesel::update(runs::table.find($run_id))
@@ -126,7 +140,7 @@ macro_rules! append_event {
             .get_result($conn)
             .await?;
         let row = RunEventRow {
-            run_id: $run_id.to_owned(),
+            run_id: $run_id.clone(),
             seq,
             kind: $event.kind.to_owned(),
             payload: $event.payload.to_string(),
@@ -187,14 +201,14 @@ impl RunRow {
 
     /// Deletes the project's runs that finished before `before`; how many went.
     pub async fn purge_finished_before(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         before: NaiveDateTime,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(diesel::delete(
                 runs::table
-                    .filter(runs::project_id.eq(project_id))
+                    .filter(runs::project_id.eq(scope.project_id()))
                     .filter(runs::finished_at.lt(before)),
             )
             .execute(conn)
@@ -217,14 +231,14 @@ impl RunRow {
 
     /// A page of a project's runs, newest first, after the run `after_id`.
     pub async fn page(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         filter: &RunFilter,
         after_id: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
-            let mut query = filtered_runs!(project_id, filter)
+        db_run!(conn, |conn| {
+            let mut query = filtered_runs!(scope.project_id(), filter)
                 .select(Self::as_select())
                 .order(runs::id.desc())
                 .limit(limit);
@@ -236,9 +250,9 @@ impl RunRow {
     }
 
     /// How many of a project's runs match.
-    pub async fn count(db: &Database, project_id: &str, filter: &RunFilter) -> DbResult<i64> {
-        db_run!(db, |conn| {
-            Ok(filtered_runs!(project_id, filter)
+    pub async fn count(conn: &mut Conn, scope: &ProjectScope, filter: &RunFilter) -> DbResult<i64> {
+        db_run!(conn, |conn| {
+            Ok(filtered_runs!(scope.project_id(), filter)
                 .count()
                 .get_result(conn)
                 .await?)
@@ -247,13 +261,13 @@ impl RunRow {
 
     /// The project's last `limit` finished runs, newest first.
     pub async fn latest_finished(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(runs::table
-                .filter(runs::project_id.eq(project_id))
+                .filter(runs::project_id.eq(scope.project_id()))
                 .filter(runs::finished_at.is_not_null())
                 .select(Self::as_select())
                 .order(runs::id.desc())
@@ -264,10 +278,10 @@ impl RunRow {
     }
 
     /// How many runs of the project are queued, running or paused.
-    pub async fn count_active(db: &Database, project_id: &str) -> DbResult<i64> {
-        db_run!(db, |conn| {
+    pub async fn count_active(conn: &mut Conn, scope: &ProjectScope) -> DbResult<i64> {
+        db_run!(conn, |conn| {
             Ok(runs::table
-                .filter(runs::project_id.eq(project_id))
+                .filter(runs::project_id.eq(scope.project_id()))
                 .filter(runs::status.eq_any(ACTIVE_STATUSES))
                 .count()
                 .get_result(conn)
@@ -281,11 +295,11 @@ impl RunRow {
     /// is released only with DONE, so a final run that still holds one was
     /// left half-finished (cancelled while its node was down).
     pub async fn orphaned(
-        db: &Database,
+        conn: &mut Conn,
         now: NaiveDateTime,
         ignore_leases: bool,
-    ) -> DbResult<Vec<String>> {
-        db_run!(db, |conn| {
+    ) -> DbResult<Vec<RunId>> {
+        db_run!(conn, |conn| {
             let mut query = runs::table
                 .filter(
                     runs::status
@@ -308,14 +322,14 @@ impl RunRow {
     /// Takes the lease of a run that needs a node (see [`RunRow::orphaned`]) for
     /// `owner` if it is free, expired (or `force`); true when taken.
     pub async fn claim_lease(
-        db: &Database,
-        id: &str,
+        conn: &mut Conn,
+        id: &RunId,
         owner: &str,
         now: NaiveDateTime,
         expires_at: NaiveDateTime,
         force: bool,
     ) -> DbResult<bool> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = diesel::update(runs::table)
                 .filter(runs::id.eq(id))
                 .filter(
@@ -344,12 +358,12 @@ impl RunRow {
 
     /// Extends `owner`'s lease; false when another node holds it now.
     pub async fn renew_lease(
-        db: &Database,
-        id: &str,
+        conn: &mut Conn,
+        id: &RunId,
         owner: &str,
         expires_at: NaiveDateTime,
     ) -> DbResult<bool> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             Ok(diesel::update(
                 runs::table
                     .filter(runs::id.eq(id))
@@ -362,186 +376,79 @@ impl RunRow {
         })
     }
 
-    /// Moves the run from one of `from` to `to` and appends `event`; `None` when it was elsewhere.
+    /// Moves the run from one of `from` to `to` and appends `event` (in the
+    /// caller's transaction); `None` when it was elsewhere.
     pub async fn transition(
-        db: &Database,
-        id: &str,
+        conn: &mut Conn,
+        id: &RunId,
         from: &[RunStatus],
         to: RunStatus,
         event: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<Option<(Self, RunEventRow)>> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let changed = diesel::update(
-                        runs::table
-                            .filter(runs::id.eq(id))
-                            .filter(runs::status.eq_any(from)),
-                    )
-                    .set(runs::status.eq(to))
+        db_run!(conn, |conn| {
+            let changed = diesel::update(
+                runs::table
+                    .filter(runs::id.eq(id))
+                    .filter(runs::status.eq_any(from)),
+            )
+            .set(runs::status.eq(to))
+            .execute(conn)
+            .await?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            if to == RunStatus::Running {
+                diesel::update(runs::table.find(id).filter(runs::started_at.is_null()))
+                    .set(runs::started_at.eq(at))
                     .execute(conn)
                     .await?;
-                    if changed == 0 {
-                        return Ok(None);
-                    }
-                    if to == RunStatus::Running {
-                        diesel::update(runs::table.find(id).filter(runs::started_at.is_null()))
-                            .set(runs::started_at.eq(at))
-                            .execute(conn)
-                            .await?;
-                    }
-                    if to.is_final() {
-                        // The lease stays until DONE is stored (`RunRow::close`).
-                        diesel::update(runs::table.find(id))
-                            .set(runs::finished_at.eq(at))
-                            .execute(conn)
-                            .await?;
-                    }
-                    let event = append_event!(conn, id, event, at);
-                    let run = runs::table
-                        .find(id)
-                        .select(Self::as_select())
-                        .first(conn)
-                        .await?;
-                    Ok(Some((run, event)))
-                })
-                .await?)
+            }
+            if to.is_final() {
+                // The lease stays until DONE is stored (`RunRow::close`).
+                diesel::update(runs::table.find(id))
+                    .set(runs::finished_at.eq(at))
+                    .execute(conn)
+                    .await?;
+            }
+            let event = append_event!(conn, id, event, at);
+            let run = runs::table
+                .find(id)
+                .select(Self::as_select())
+                .first(conn)
+                .await?;
+            Ok(Some((run, event)))
         })
     }
 
-    /// Appends one event to the run.
+    /// Appends one event to the run (in the caller's transaction).
     pub async fn append(
-        db: &Database,
-        id: &str,
+        conn: &mut Conn,
+        id: &RunId,
         event: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<RunEventRow> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    Ok(append_event!(conn, id, event, at))
-                })
-                .await?)
-        })
+        db_run!(conn, |conn| { Ok(append_event!(conn, id, event, at)) })
     }
 
-    /// Appends the run's DONE and releases its lease: no node has work on it any more.
+    /// Appends the run's DONE and releases its lease: no node has work on it any
+    /// more (in the caller's transaction).
     pub async fn close(
-        db: &Database,
-        id: &str,
+        conn: &mut Conn,
+        id: &RunId,
         done: &NewEvent,
         at: NaiveDateTime,
     ) -> DbResult<RunEventRow> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let event = append_event!(conn, id, done, at);
-                    diesel::update(runs::table.find(id))
-                        .set((
-                            runs::lease_owner.eq(None::<String>),
-                            runs::lease_expires_at.eq(None::<NaiveDateTime>),
-                        ))
-                        .execute(conn)
-                        .await?;
-                    Ok(event)
-                })
-                .await?)
-        })
-    }
-
-    /// Marks cases started and appends their events, in one transaction (the
-    /// driver starts every case a free worker can take at once).
-    pub async fn start_cases(
-        db: &Database,
-        id: &str,
-        starts: &[(String, NewEvent)],
-        at: NaiveDateTime,
-    ) -> DbResult<Vec<RunEventRow>> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let mut events = Vec::with_capacity(starts.len());
-                    for (run_case_id, event) in starts {
-                        diesel::update(run_cases::table.find(run_case_id))
-                            .set(run_cases::status.eq(CaseResultStatus::Running))
-                            .execute(conn)
-                            .await?;
-                        events.push(append_event!(conn, id, event, at));
-                    }
-                    Ok(events)
-                })
-                .await?)
-        })
-    }
-
-    /// Stores case results, counts them into the run and appends one event per
-    /// result (built by `event_of` from the run as counted so far), in one transaction.
-    pub async fn complete_cases(
-        db: &Database,
-        id: &str,
-        completions: &[CaseCompletion],
-        event_of: &(dyn Fn(&CaseCompletion, &RunRow) -> NewEvent + Sync),
-        at: NaiveDateTime,
-    ) -> DbResult<(Self, Vec<RunEventRow>)> {
-        db_run!(db, |conn| {
-            Ok(conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let mut events = Vec::with_capacity(completions.len());
-                    for completion in completions {
-                        diesel::update(run_cases::table.find(&completion.run_case_id))
-                            .set((
-                                run_cases::status.eq(completion.status),
-                                run_cases::duration_ms.eq(completion.duration_ms),
-                                run_cases::result.eq(&completion.result),
-                                run_cases::sealed_captures.eq(&completion.sealed_captures),
-                                run_cases::finished_at.eq(at),
-                            ))
-                            .execute(conn)
-                            .await?;
-                        let counted = diesel::update(runs::table.find(id));
-                        match completion.status {
-                            CaseResultStatus::Passed => {
-                                counted
-                                    .set(runs::passed.eq(runs::passed + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                            CaseResultStatus::Failed => {
-                                counted
-                                    .set(runs::failed.eq(runs::failed + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                            CaseResultStatus::Error => {
-                                counted
-                                    .set(runs::errored.eq(runs::errored + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                            _ => {
-                                counted
-                                    .set(runs::skipped.eq(runs::skipped + 1))
-                                    .execute(conn)
-                                    .await?
-                            }
-                        };
-                        let run: RunRow = runs::table
-                            .find(id)
-                            .select(RunRow::as_select())
-                            .first(conn)
-                            .await?;
-                        let event = event_of(completion, &run);
-                        events.push(append_event!(conn, id, event, at));
-                    }
-                    let run = runs::table
-                        .find(id)
-                        .select(Self::as_select())
-                        .first(conn)
-                        .await?;
-                    Ok((run, events))
-                })
-                .await?)
+        db_run!(conn, |conn| {
+            let event = append_event!(conn, id, done, at);
+            diesel::update(runs::table.find(id))
+                .set((
+                    runs::lease_owner.eq(None::<String>),
+                    runs::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(event)
         })
     }
 }
@@ -549,8 +456,8 @@ impl RunRow {
 /// Database methods.
 impl RunCaseRow {
     /// The run's cases in order.
-    pub async fn list_for_run(db: &Database, run_id: &str) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+    pub async fn list_for_run(conn: &mut Conn, run_id: &RunId) -> DbResult<Vec<Self>> {
+        db_run!(conn, |conn| {
             Ok(run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
                 .select(Self::as_select())
@@ -562,13 +469,13 @@ impl RunCaseRow {
 
     /// A page of the run's cases in order from `offset`, optionally in one status.
     pub async fn page(
-        db: &Database,
-        run_id: &str,
+        conn: &mut Conn,
+        run_id: &RunId,
         status: Option<CaseResultStatus>,
         offset: i64,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
                 .select(Self::as_select())
@@ -585,11 +492,11 @@ impl RunCaseRow {
 
     /// How many of the run's cases are in `status` (all with `None`).
     pub async fn count(
-        db: &Database,
-        run_id: &str,
+        conn: &mut Conn,
+        run_id: &RunId,
         status: Option<CaseResultStatus>,
     ) -> DbResult<i64> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = run_cases::table
                 .filter(run_cases::run_id.eq(run_id))
                 .into_boxed();
@@ -601,8 +508,8 @@ impl RunCaseRow {
     }
 
     /// Puts cases that were in flight when a node stopped back in line.
-    pub async fn requeue_started(db: &Database, run_id: &str) -> DbResult<usize> {
-        db_run!(db, |conn| {
+    pub async fn requeue_started(conn: &mut Conn, run_id: &RunId) -> DbResult<usize> {
+        db_run!(conn, |conn| {
             Ok(diesel::update(
                 run_cases::table
                     .filter(run_cases::run_id.eq(run_id))
@@ -619,13 +526,13 @@ impl RunCaseRow {
 impl RunEventRow {
     /// Deletes the events of the project's runs that finished before `before`; how many went.
     pub async fn purge_finished_before(
-        db: &Database,
-        project_id: &str,
+        conn: &mut Conn,
+        scope: &ProjectScope,
         before: NaiveDateTime,
     ) -> DbResult<usize> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let old_runs = runs::table
-                .filter(runs::project_id.eq(project_id))
+                .filter(runs::project_id.eq(scope.project_id()))
                 .filter(runs::finished_at.lt(before))
                 .select(runs::id);
             Ok(
@@ -638,13 +545,13 @@ impl RunEventRow {
 
     /// The run's events after `after_seq`, in order, at most `limit`.
     pub async fn after(
-        db: &Database,
-        run_id: &str,
+        conn: &mut Conn,
+        run_id: &RunId,
         after_seq: i64,
         kind: Option<&str>,
         limit: i64,
     ) -> DbResult<Vec<Self>> {
-        db_run!(db, |conn| {
+        db_run!(conn, |conn| {
             let mut query = run_events::table
                 .filter(run_events::run_id.eq(run_id))
                 .filter(run_events::seq.gt(after_seq))

@@ -16,7 +16,7 @@ use crate::projects::access::{ProjectAccess, ProjectScope};
 use crate::projects::model::{ProjectRole, ProjectRow};
 
 use super::events::{project_topic, run_control_topic, run_topic, status_event};
-use super::model::{RunCaseRow, RunEventRow, RunRow};
+use super::model::{RunCaseId, RunCaseRow, RunEventRow, RunId, RunRow};
 use super::state::{
     next_status, CaseResultStatus, RunAction, RunCaseKind, RunStatus, RunTrigger, ACTIVE_STATUSES,
 };
@@ -91,7 +91,7 @@ pub async fn start_run(
             Ok::<_, AppError>(run)
         })
         .await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    app.executor.launch(run.id.clone());
     Ok(run)
 }
 
@@ -104,7 +104,7 @@ pub struct RunOrigin {
     /// The scheduled task that fired it.
     pub task_id: Option<String>,
     /// The run it retries.
-    pub retry_of: Option<String>,
+    pub retry_of: Option<RunId>,
 }
 
 /// Creates a QUEUED run of the chosen cases of the project `scope` is for,
@@ -123,7 +123,7 @@ pub async fn start_run_in(
             store_run(conn, app, scope, &project, request, origin).await
         })
         .await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    app.executor.launch(run.id.clone());
     Ok(run)
 }
 
@@ -214,7 +214,7 @@ pub async fn start_prepared_run(
             insert_run(conn, app, &project, cases, environment, max_workers, origin).await
         })
         .await?;
-    app.executor.launch(app.clone(), run.id.clone());
+    app.executor.launch(run.id.clone());
     Ok(run)
 }
 
@@ -222,22 +222,6 @@ pub async fn start_prepared_run(
 pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
     next_status(run.status, RunAction::Retry)?;
-    let retried: Vec<CaseSnapshot> = RunCaseRow::list_for_run(&app.db, &run.id)
-        .await?
-        .into_iter()
-        .filter(|case| {
-            matches!(
-                case.status,
-                CaseResultStatus::Failed | CaseResultStatus::Error
-            )
-        })
-        .map(CaseSnapshot::from)
-        .collect();
-    if retried.is_empty() {
-        return Err(AppError::Conflict(
-            "the run has no failed or errored cases to retry".into(),
-        ));
-    }
     let environment = serde_json::from_str(&run.environment).map_err(AppError::internal)?;
     let origin = RunOrigin {
         trigger: RunTrigger::Retry,
@@ -248,6 +232,22 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
     let retry = app
         .db
         .transaction(async |conn| {
+            let retried: Vec<CaseSnapshot> = RunCaseRow::list_for_run(conn, &run.id)
+                .await?
+                .into_iter()
+                .filter(|case| {
+                    matches!(
+                        case.status,
+                        CaseResultStatus::Failed | CaseResultStatus::Error
+                    )
+                })
+                .map(CaseSnapshot::from)
+                .collect();
+            if retried.is_empty() {
+                return Err(AppError::Conflict(
+                    "the run has no failed or errored cases to retry".into(),
+                ));
+            }
             let project = access.project();
             let max_workers = run.max_workers;
             let retry = insert_run(
@@ -273,7 +273,7 @@ pub async fn retry_run(app: &Arc<App>, access: &ProjectAccess, run: &RunRow) -> 
             Ok::<_, AppError>(retry)
         })
         .await?;
-    app.executor.launch(app.clone(), retry.id.clone());
+    app.executor.launch(retry.id.clone());
     Ok(retry)
 }
 
@@ -285,6 +285,7 @@ pub async fn control_run(
     action: RunAction,
 ) -> AppResult<RunRow> {
     access.ensure(ProjectRole::Member)?;
+    let mut conn = app.db.conn().await?;
     let mut current = run.clone();
     // A concurrent change (the executor finishing, another client) loses the
     // conditional update; decide again on the fresh status.
@@ -300,13 +301,17 @@ pub async fn control_run(
             access.viewer().user.username
         );
         let event = status_event(&current, to, Some(&reason));
-        if let Some((changed, event)) =
-            RunRow::transition(&app.db, &run.id, &[from], to, &event, now()).await?
-        {
+        let moved = conn
+            .transaction(async |conn| {
+                RunRow::transition(conn, &run.id, &[from], to, &event, now()).await
+            })
+            .await?;
+        if let Some((changed, event)) = moved {
+            drop(conn);
             publish(app, &changed, &event).await;
             return Ok(changed);
         }
-        current = RunRow::find(&mut app.db.conn().await?, &run.id)
+        current = RunRow::find(&mut conn, &run.id)
             .await?
             .ok_or(AppError::NotFound("run"))?;
     }
@@ -320,7 +325,7 @@ pub async fn control_run(
 pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
     // Stored already: subscribers that miss it read it from the database.
     if let Err(error) = app.bus.publish_json(&run_topic(&run.id), event).await {
-        tracing::warn!(%error, run_id = run.id, seq = event.seq, "run event stored but not published");
+        tracing::warn!(%error, run_id = %run.id, seq = event.seq, "run event stored but not published");
     }
     if event.kind == "STATUS" {
         let control = app
@@ -329,7 +334,7 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
             .await;
         if let Err(error) = control {
             // The driver also reads the run at every lease renewal.
-            tracing::warn!(%error, run_id = run.id, "run status change not signalled to its driver");
+            tracing::warn!(%error, run_id = %run.id, "run status change not signalled to its driver");
         }
     }
     let dashboard = match event.kind.as_str() {
@@ -343,14 +348,14 @@ pub async fn publish(app: &App, run: &RunRow, event: &RunEventRow) {
             .publish_json(&project_topic(&run.project_id), run)
             .await
         {
-            tracing::warn!(%error, run_id = run.id, "run status stored but not published");
+            tracing::warn!(%error, run_id = %run.id, "run status stored but not published");
         }
     }
 }
 
-/// `CONFLICT` while the project has a queued, running or paused run.
-pub async fn ensure_no_active_run(app: &App, project_id: &str) -> AppResult<()> {
-    if RunRow::count_active(&app.db, project_id).await? > 0 {
+/// `CONFLICT` while the project `scope` is for has a queued, running or paused run.
+pub async fn ensure_no_active_run(conn: &mut Conn, scope: &ProjectScope) -> AppResult<()> {
+    if RunRow::count_active(conn, scope).await? > 0 {
         return Err(AppError::Conflict(format!(
             "the project has an active run ({}); cancel it first",
             ACTIVE_STATUSES.map(RunStatus::as_str).join("/")
@@ -462,12 +467,12 @@ async fn insert_run(
     origin: RunOrigin,
 ) -> AppResult<RunRow> {
     let created_at = now();
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = RunId::generate();
     let run_cases: Vec<RunCaseRow> = cases
         .into_iter()
         .enumerate()
         .map(|(position, case)| RunCaseRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: RunCaseId::generate(),
             run_id: id.clone(),
             case_id: case.case_id,
             position: i32::try_from(position).unwrap_or(i32::MAX),

@@ -377,21 +377,19 @@ async fn cancel_overdue_runs(app: &Arc<App>) -> anyhow::Result<()> {
         if created_at + TimeDelta::seconds(i64::from(limit)) > at {
             continue;
         }
-        let Some(run) = RunRow::find(&mut app.db.conn().await?, &run_id).await? else {
-            continue;
-        };
         let reason = format!("TIMED_OUT: the run passed its task's maximum run time of {limit} s");
-        let event = status_event(&run, RunStatus::Cancelled, Some(&reason));
-        if let Some((cancelled, event)) = RunRow::transition(
-            &app.db,
-            &run_id,
-            &ACTIVE_STATUSES,
-            RunStatus::Cancelled,
-            &event,
-            at,
-        )
-        .await?
-        {
+        let cancelled = app
+            .db
+            .transaction(async |conn| {
+                let Some(run) = RunRow::find(conn, &run_id).await? else {
+                    return Ok(None);
+                };
+                let event = status_event(&run, RunStatus::Cancelled, Some(&reason));
+                let cancelled = RunStatus::Cancelled;
+                RunRow::transition(conn, &run.id, &ACTIVE_STATUSES, cancelled, &event, at).await
+            })
+            .await?;
+        if let Some((cancelled, event)) = cancelled {
             publish_run_event(app, &cancelled, &event).await;
             if let Some(task) = TaskRow::find(&mut app.db.conn().await?, &task_id).await? {
                 publish(app, &task, TaskEventKind::TimedOut, None, Some(run_id)).await;

@@ -1,18 +1,24 @@
 //! The steps of a task's run that are not HTTP cases: a probe of one server,
-//! one purge. The executor runs them like cases, so a task's run has live
-//! events, cancel, reports and takeover like any other.
+//! one purge. The run driver runs them like cases (through [`TaskSteps`], the
+//! node hands it at start), so a task's run has live events, cancel, reports
+//! and takeover like any other.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use futures_util::future::BoxFuture;
 
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::audit::model::AuditRow;
-use crate::projects::access::SystemActor;
+use crate::db::{Conn, DbResult};
+use crate::projects::access::{ProjectScope, SystemActor};
 use crate::runs::http_check::CaseVerdict;
 use crate::runs::model::{RunCaseRow, RunEventRow, RunRow};
 use crate::runs::service::CaseSnapshot;
 use crate::runs::state::RunCaseKind;
+use crate::runs::steps::{StepOutcome, StepPerformer};
 use crate::servers::model::ServerRow;
 
 use super::action::PurgeTarget;
@@ -36,15 +42,31 @@ pub enum TaskStep {
     },
 }
 
-/// What a step did.
-#[derive(Debug, Clone)]
-pub struct StepOutcome {
-    /// PASSED (server up, purge done), FAILED (server down) or ERROR.
-    pub status: CaseVerdict,
-    /// How long it took.
-    pub duration_ms: i64,
-    /// What happened, in plain words (never a secret).
-    pub message: String,
+/// Performs task steps for the run driver.
+pub struct TaskSteps;
+
+impl StepPerformer for TaskSteps {
+    fn recognizes(&self, case: &RunCaseRow) -> bool {
+        TaskStep::of_case(case).is_some()
+    }
+
+    fn perform(
+        &self,
+        app: Arc<App>,
+        project_id: String,
+        case: RunCaseRow,
+    ) -> BoxFuture<'static, StepOutcome> {
+        Box::pin(async move {
+            match TaskStep::of_case(&case) {
+                Some(step) => step.perform(&app, &project_id).await,
+                None => StepOutcome {
+                    status: CaseVerdict::Error,
+                    duration_ms: 0,
+                    message: "the step's spec could not be read".into(),
+                },
+            }
+        })
+    }
 }
 
 impl TaskStep {
@@ -135,13 +157,21 @@ async fn purge(
         PurgeTarget::Audit => 2,
     });
     ordered.dedup();
+    let scope = SystemActor::SCHEDULER.scope(project_id);
+    let mut conn = match app.db.conn().await {
+        Ok(conn) => conn,
+        Err(error) => {
+            let message = format!("purge failed after deleting nothing: {error}");
+            return (CaseVerdict::Error, message);
+        }
+    };
     for target in ordered {
         let result = match target {
-            PurgeTarget::Logs => RunEventRow::purge_finished_before(&app.db, project_id, before)
+            PurgeTarget::Logs => RunEventRow::purge_finished_before(&mut conn, &scope, before)
                 .await
                 .map(|count| format!("{count} run events")),
-            PurgeTarget::Runs => purge_runs(app, project_id, before).await,
-            PurgeTarget::Audit => purge_audit(app, project_id, before).await,
+            PurgeTarget::Runs => purge_runs(&mut conn, &scope, before).await,
+            PurgeTarget::Audit => purge_audit(&mut conn, &scope, before).await,
         };
         match result {
             Ok(summary) => done.push(summary),
@@ -161,24 +191,22 @@ async fn purge(
 
 /// Finished runs, and the task fire records of the same age.
 async fn purge_runs(
-    app: &App,
-    project_id: &str,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     before: chrono::NaiveDateTime,
-) -> crate::db::DbResult<String> {
-    let runs = RunRow::purge_finished_before(&app.db, project_id, before).await?;
-    let scope = SystemActor::SCHEDULER.scope(project_id);
-    let fires = FireRow::purge_before(&mut app.db.conn().await?, &scope, before).await?;
+) -> DbResult<String> {
+    let runs = RunRow::purge_finished_before(conn, scope, before).await?;
+    let fires = FireRow::purge_before(conn, scope, before).await?;
     Ok(format!("{runs} runs, {fires} task fires"))
 }
 
 /// Audit entries of the same age.
 async fn purge_audit(
-    app: &App,
-    project_id: &str,
+    conn: &mut Conn,
+    scope: &ProjectScope,
     before: chrono::NaiveDateTime,
-) -> crate::db::DbResult<String> {
-    let scope = SystemActor::SCHEDULER.scope(project_id);
-    let count = AuditRow::purge_before(&mut app.db.conn().await?, &scope, before).await?;
+) -> DbResult<String> {
+    let count = AuditRow::purge_before(conn, scope, before).await?;
     Ok(format!("{count} audit entries"))
 }
 

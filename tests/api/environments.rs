@@ -171,7 +171,7 @@ backend_test! {
 
 /// The `variables` column exactly as stored.
 async fn stored_variables(db: &Database, id: String) -> Result<String, DbError> {
-    tidewatch::db_run!(db, |conn| {
+    tidewatch::db_run!(&mut db.conn().await?, |conn| {
         Ok(environments::table
             .find(id.clone())
             .select(environments::variables)

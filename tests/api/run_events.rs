@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tidewatch::runs::model::{NewEvent, RunRow};
+use tidewatch::runs::model::{NewEvent, RunId, RunRow};
 use tidewatch::runs::state::{RunStatus, ACTIVE_STATUSES};
 
 use crate::backend_test;
@@ -56,7 +56,11 @@ async fn stored_log(
         kind: "LOG",
         payload: json!({ "level": "INFO", "message": message }),
     };
-    RunRow::append(&app.app.db, run_id, &log, tidewatch::db::now())
+    let at = tidewatch::db::now();
+    let run_id = RunId::from(run_id.to_owned());
+    app.app
+        .db
+        .transaction(async |conn| RunRow::append(conn, &run_id, &log, at).await)
         .await
         .unwrap()
 }
@@ -197,7 +201,8 @@ backend_test! {
         // run has no driver (as the mutation stores it: status and STATUS event).
         let run = RunRow::find(&mut db.conn().await.unwrap(), &run_id).await.unwrap().unwrap();
         let cancel = tidewatch::runs::events::status_event(&run, RunStatus::Cancelled, Some("cancelled by owner"));
-        RunRow::transition(&db, &run_id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, tidewatch::db::now())
+        let at = tidewatch::db::now();
+        db.transaction(async |conn| RunRow::transition(conn, &run.id, &ACTIVE_STATUSES, RunStatus::Cancelled, &cancel, at).await)
             .await
             .unwrap()
             .expect("the run was active");

@@ -342,7 +342,8 @@ pub async fn evaluate(app: &App) -> AppResult<()> {
         };
         for server in servers {
             let latest =
-                SampleRow::latest(&app.db, &server.id, &rule.metric, now_ms - FRESHNESS_MS).await?;
+                SampleRow::latest(&mut conn, &server.id, &rule.metric, now_ms - FRESHNESS_MS)
+                    .await?;
             let alert = open.remove(&(rule.id.clone(), server.id.clone()));
             step(
                 app,

@@ -119,7 +119,7 @@ pub async fn metric_buckets(
     let minute_since = now_ms - i64::from(monitor.minute_retention_days) * 86_400_000;
     let buckets = if step_secs % 60 != 0 && from_ms >= raw_since {
         raw_buckets(
-            SampleRow::range(&app.db, server_id, metric, from_ms, to_ms).await?,
+            SampleRow::range(&mut app.db.conn().await?, server_id, metric, from_ms, to_ms).await?,
             step_ms,
         )
     } else {
@@ -129,7 +129,8 @@ pub async fn metric_buckets(
             HOUR_TIER_SECS
         };
         let start = step_start(from_ms, i64::from(tier) * 1000);
-        RollupRow::range(&app.db, server_id, metric, tier, start, to_ms, step_ms).await?
+        let mut conn = app.db.conn().await?;
+        RollupRow::range(&mut conn, server_id, metric, tier, start, to_ms, step_ms).await?
     };
     Ok(buckets
         .into_iter()

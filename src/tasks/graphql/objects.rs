@@ -171,17 +171,18 @@ impl Task {
             task_id: Some(self.0.id.clone()),
             ..RunFilter::default()
         };
-        let db = &ctx.app().db;
+        let scope = crate::projects::scope::ProjectScope::vouched(&self.0.project_id);
+        let mut conn = ctx.app().db.conn().await?;
         let rows = RunRow::page(
-            db,
-            &self.0.project_id,
+            &mut conn,
+            &scope,
             &filter,
             page.after_id.as_deref(),
             page.fetch_limit(),
         )
         .await?;
         let total = if total_count_selected(ctx) {
-            RunRow::count(db, &self.0.project_id, &filter).await?
+            RunRow::count(&mut conn, &scope, &filter).await?
         } else {
             0
         };
