@@ -10,7 +10,7 @@ use crate::cases::spec::{HttpSpec, KeyValue};
 use crate::db::{now, DbError};
 use crate::runs::events::status_event;
 use crate::runs::http_check::CaseContext;
-use crate::runs::model::{NewEvent, RunCaseId, RunRow};
+use crate::runs::model::{NewEvent, RunCaseId, RunEventRow, RunRow};
 use crate::runs::service::publish;
 use crate::runs::state::{RunCaseKind, RunStatus};
 
@@ -123,6 +123,23 @@ impl Driver<'_> {
     /// Starts ready cases while the run has free workers: their CASE_STARTED
     /// events are stored in one transaction and published before any request goes out.
     async fn dispatch(&mut self) -> anyhow::Result<()> {
+        let starting = self.take_ready();
+        if starting.is_empty() {
+            return Ok(());
+        }
+        let starts = self.start_events(&starting);
+        let id = &self.run.id;
+        let events = self
+            .app
+            .db
+            .transaction(async |conn| RunRow::start_cases(conn, id, &starts, now()).await)
+            .await?;
+        self.started(starting, &events).await;
+        Ok(())
+    }
+
+    /// Takes the cases free workers can start now out of `pending`.
+    pub(super) fn take_ready(&mut self) -> Vec<usize> {
         let max_workers = usize::try_from(self.run.max_workers.max(1)).unwrap_or(1);
         let mut starting = Vec::new();
         while self.in_flight_cases.len() + starting.len() < max_workers {
@@ -138,10 +155,18 @@ impl Driver<'_> {
             let Some(position) = ready else { break };
             starting.push(self.pending.remove(position));
         }
-        if starting.is_empty() {
-            return Ok(());
-        }
-        let starts: Vec<(RunCaseId, NewEvent)> = starting
+        starting
+    }
+
+    /// Puts cases taken by [`Self::take_ready`] back, in their order.
+    pub(super) fn put_back(&mut self, starting: Vec<usize>) {
+        self.pending.extend(starting);
+        self.pending.sort_unstable();
+    }
+
+    /// The CASE_STARTED events of `starting`.
+    pub(super) fn start_events(&self, starting: &[usize]) -> Vec<(RunCaseId, NewEvent)> {
+        starting
             .iter()
             .map(|index| {
                 let case = &self.cases[*index];
@@ -151,20 +176,17 @@ impl Driver<'_> {
                 };
                 (case.id.clone(), started)
             })
-            .collect();
-        let id = &self.run.id;
-        let events = self
-            .app
-            .db
-            .transaction(async |conn| RunRow::start_cases(conn, id, &starts, now()).await)
-            .await?;
-        for event in &events {
+            .collect()
+    }
+
+    /// Publishes the stored CASE_STARTED `events`, then sends their cases on their way.
+    pub(super) async fn started(&mut self, starting: Vec<usize>, events: &[RunEventRow]) {
+        for event in events {
             publish(self.app, &self.run, event).await;
         }
         for index in starting {
             self.launch(index);
         }
-        Ok(())
     }
 
     /// Sends a started case on its way (a step, or an HTTP check on a worker slot).

@@ -108,11 +108,29 @@ impl Driver<'_> {
         }
     }
 
-    /// Commits completions with their counters and events, then publishes the events.
+    /// Commits completions with their counters and events, and starts the
+    /// cases the freed workers can take in the same transaction (while the run
+    /// is still running on this node); then publishes the events, in `seq`
+    /// order, and sends the started cases on their way.
     pub(super) async fn commit(&mut self, completions: Vec<CaseCompletion>) -> anyhow::Result<()> {
         if completions.is_empty() {
             return Ok(());
         }
+        for completion in &completions {
+            if let Some(index) = self
+                .cases
+                .iter()
+                .position(|case| case.id == completion.run_case_id)
+            {
+                self.finished[index] = true;
+            }
+        }
+        let starting = if self.run.status == RunStatus::Running {
+            self.take_ready()
+        } else {
+            Vec::new()
+        };
+        let starts = self.start_events(&starting);
         let by_id: HashMap<&RunCaseId, &RunCaseRow> =
             self.cases.iter().map(|case| (&case.id, case)).collect();
         let event_of = |completion: &CaseCompletion, run: &RunRow| {
@@ -134,11 +152,22 @@ impl Driver<'_> {
             }
         };
         let id = &self.run.id;
-        let (run, events) = self
+        let node = self.app.executor.node_id();
+        let (run, events, started) = self
             .app
             .db
             .transaction(async |conn| {
-                RunRow::complete_cases(conn, id, &completions, &event_of, now()).await
+                let at = now();
+                let (run, events) =
+                    RunRow::complete_cases(conn, id, &completions, &event_of, at).await?;
+                let still_ours =
+                    run.status == RunStatus::Running && run.lease_owner.as_deref() == Some(node);
+                let started = if still_ours && !starts.is_empty() {
+                    RunRow::start_cases(conn, id, &starts, at).await?
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, DbError>((run, events, started))
             })
             .await?;
         self.app.metrics.record_case_results(
@@ -146,18 +175,14 @@ impl Driver<'_> {
                 .iter()
                 .map(|completion| completion.status.as_str()),
         );
-        for completion in &completions {
-            if let Some(index) = self
-                .cases
-                .iter()
-                .position(|case| case.id == completion.run_case_id)
-            {
-                self.finished[index] = true;
-            }
-        }
         self.run = run;
         for event in &events {
             publish(self.app, &self.run, event).await;
+        }
+        if started.is_empty() {
+            self.put_back(starting);
+        } else {
+            self.started(starting, &started).await;
         }
         Ok(())
     }
