@@ -145,3 +145,128 @@ async fn start_run_statements_and_checkouts_postgres() {
     assert!(statements <= START_RUN_BUDGET.0, "{statements} statements");
     assert!(checkouts <= START_RUN_BUDGET.1, "{checkouts} checkouts");
 }
+
+/// Statements the runner's group writes take for `size` cases at once:
+/// (starting them, storing their results).
+async fn group_write_costs(backend: Backend) {
+    use tidewatch::db::now;
+    use tidewatch::runs::model::{CaseCompletion, NewEvent, RunCaseRow, RunEventRow, RunRow};
+    use tidewatch::runs::state::CaseResultStatus;
+
+    let node = BareNode::start(backend).await;
+    let app = &node.app;
+    let ada = node.viewer("ada").await;
+    let project = create_project(app, &ada, "Grouped", None, None)
+        .await
+        .expect("project");
+    let access = ProjectAccess::require(app, &ada, &project.id, ProjectRole::Member)
+        .await
+        .expect("access");
+    for index in 0..41 {
+        create_case(app, &access, http_case(&format!("case {index}")))
+            .await
+            .expect("case");
+    }
+    let request = StartRun {
+        case_ids: None,
+        tags: Vec::new(),
+        environment_id: None,
+        max_workers: None,
+    };
+    // Without the node's driver the run stays queued: the writes are the test's.
+    let run = start_run(app, &access, request, RunTrigger::Manual)
+        .await
+        .expect("run");
+    let mut conn = app.db.conn().await.expect("conn");
+    let cases = RunCaseRow::list_for_run(&mut conn, &run.id)
+        .await
+        .expect("cases");
+    drop(conn);
+    let mut costs = Vec::new();
+    for batch in [&cases[..1], &cases[1..]] {
+        let starts: Vec<_> = batch
+            .iter()
+            .map(|case| {
+                let event = NewEvent {
+                    kind: "CASE_STARTED",
+                    payload: serde_json::json!({ "runCaseId": case.id }),
+                };
+                (case.id.clone(), event)
+            })
+            .collect();
+        let before = node.counts().0;
+        app.db
+            .transaction(async |conn| RunRow::start_cases(conn, &run.id, &starts, now()).await)
+            .await
+            .expect("start");
+        let started = node.counts().0 - before;
+        let completions: Vec<_> = batch
+            .iter()
+            .map(|case| CaseCompletion {
+                run_case_id: case.id.clone(),
+                status: CaseResultStatus::Passed,
+                duration_ms: Some(1),
+                result: "{}".to_owned(),
+                sealed_captures: None,
+            })
+            .collect();
+        let event_of = |completion: &CaseCompletion, run: &RunRow| NewEvent {
+            kind: "CASE_FINISHED",
+            payload: serde_json::json!({ "runCaseId": completion.run_case_id, "passed": run.passed }),
+        };
+        let before = node.counts().0;
+        let (counted, _) = app
+            .db
+            .transaction(async |conn| {
+                RunRow::complete_cases(conn, &run.id, &completions, &event_of, now()).await
+            })
+            .await
+            .expect("complete");
+        costs.push((started, node.counts().0 - before, counted.passed));
+    }
+    eprintln!("group writes on {backend:?} (1 case, then 40): {costs:?}");
+    assert_eq!(costs[0].0, costs[1].0, "starting 1 and 40 cases: {costs:?}");
+    assert_eq!(
+        costs[0].1, costs[1].1,
+        "finishing 1 and 40 cases: {costs:?}"
+    );
+    assert_eq!((costs[0].2, costs[1].2), (1, 41));
+
+    // What was stored: every result, the counters, and one event per write in
+    // seq order, each CASE_FINISHED counted up to its own result.
+    let mut conn = app.db.conn().await.expect("conn");
+    let stored = RunCaseRow::list_for_run(&mut conn, &run.id)
+        .await
+        .expect("cases");
+    assert!(stored
+        .iter()
+        .all(|case| case.status == CaseResultStatus::Passed && case.duration_ms == Some(1)));
+    let events = RunEventRow::after(&mut conn, &run.id, 0, None, 1000)
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 82);
+    assert!(events.windows(2).all(|pair| pair[1].seq == pair[0].seq + 1));
+    let counted: Vec<i64> = events
+        .iter()
+        .filter(|event| event.kind == "CASE_FINISHED")
+        .map(|event| {
+            let payload: serde_json::Value = serde_json::from_str(&event.payload).expect("json");
+            payload["passed"].as_i64().expect("passed")
+        })
+        .collect();
+    assert_eq!(counted, (1..=41).collect::<Vec<i64>>());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn group_writes_cost_the_same_for_one_case_and_forty_sqlite() {
+    group_write_costs(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn group_writes_cost_the_same_for_one_case_and_forty_postgres() {
+    if crate::support::postgres_url().is_none() {
+        eprintln!("TEST_DATABASE_URL is not set; PostgreSQL variant not run");
+        return;
+    }
+    group_write_costs(Backend::Postgres).await;
+}
