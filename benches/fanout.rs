@@ -258,17 +258,13 @@ async fn run_time(node: &BenchNode, token: &str, project: &str, size: usize) -> 
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let data_dir = dir.path().to_owned();
-    on_bench_database(dir.path(), |label, url| run(label, url, data_dir)).await
+    on_bench_database(run).await
 }
 
-async fn run(label: &str, url: String, data_dir: std::path::PathBuf) -> anyhow::Result<()> {
+async fn run(label: &str, mut config: Config) -> anyhow::Result<()> {
     let cases = env_number("FANOUT_BENCH_CASES", 1000);
     let small = env_number("FANOUT_BENCH_SMALL", 100);
     let crowd = env_number("FANOUT_BENCH_CROWD", 2000);
-    let mut config = Config::with_data_dir(&data_dir);
-    config.database_url = Some(url);
     config.monitor.monitor_enabled = false;
     let node = BenchNode::start(config).await?;
     let token = node.register("bench").await;

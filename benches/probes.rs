@@ -38,16 +38,12 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let data_dir = dir.path().to_owned();
-    on_bench_database(dir.path(), |label, url| run(label, url, data_dir)).await
+    on_bench_database(run).await
 }
 
-async fn run(label: &str, url: String, data_dir: std::path::PathBuf) -> anyhow::Result<()> {
+async fn run(label: &str, mut config: Config) -> anyhow::Result<()> {
     let servers = env_number("PROBE_BENCH_SERVERS", 300);
     let window_secs = env_number("PROBE_BENCH_SECONDS", 60);
-    let mut config = Config::with_data_dir(&data_dir);
-    config.database_url = Some(url);
     config.monitor.monitor_enabled = true;
     config.monitor.host_sample_ms = 60_000;
     config.monitor.monitor_tick_ms = 100;

@@ -120,19 +120,16 @@ async fn run_rate(node: &BenchNode, token: &str, project: &str, workers: i32, ca
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let data_dir = dir.path().to_owned();
-    on_bench_database(dir.path(), |label, url| run(label, url, data_dir)).await
+    on_bench_database(run).await
 }
 
-async fn run(label: &str, url: String, data_dir: std::path::PathBuf) -> anyhow::Result<()> {
+async fn run(label: &str, mut config: Config) -> anyhow::Result<()> {
     let cases = env_number("RUNS_BENCH_CASES", 2000);
     let rounds = env_number("RUNS_BENCH_ROUNDS", 3);
     let target = target::TargetServer::start().await;
     let target_url = target.url("/json");
-    let mut config = Config::with_data_dir(&data_dir);
-    config.database_url = Some(url);
     config.monitor.monitor_enabled = false;
+    let hurl_dir = config.data_dir.join("hurl");
     let node = BenchNode::start(config).await?;
     let token = node.register("bench").await;
     let me = node.graphql(Some(&token), "{ me { id } }", json!({})).await;
@@ -172,7 +169,7 @@ async fn run(label: &str, url: String, data_dir: std::path::PathBuf) -> anyhow::
         .db
         .transaction(async |conn| CaseRow::insert_all(conn, &rows).await)
         .await?;
-    let hurl = hurl_files(&data_dir.join("hurl"), &target_url, cases);
+    let hurl = hurl_files(&hurl_dir, &target_url, cases);
 
     println!(
         "{label}: {cases} HTTP cases (GET {target_url}, one status assertion), {rounds} rounds"

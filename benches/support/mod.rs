@@ -79,16 +79,20 @@ impl BenchNode {
     }
 }
 
-/// Runs `bench` on SQLite in `data_dir`, or, with `BENCH_DATABASE_URL` set, on a
-/// scratch PostgreSQL database created next to it and dropped afterwards.
-pub async fn on_bench_database<F, Fut>(data_dir: &std::path::Path, bench: F) -> anyhow::Result<()>
+/// Runs `bench` with a configuration whose data lives in a fresh temporary
+/// directory: on SQLite there, or, with `BENCH_DATABASE_URL` set, on a scratch
+/// PostgreSQL database created next to it and dropped afterwards.
+pub async fn on_bench_database<F, Fut>(bench: F) -> anyhow::Result<()>
 where
-    F: FnOnce(&'static str, String) -> Fut,
+    F: FnOnce(&'static str, Config) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    let data_dir = tempfile::tempdir()?;
+    let mut config = Config::with_data_dir(data_dir.path());
     let Ok(admin_url) = std::env::var("BENCH_DATABASE_URL") else {
-        let url = format!("sqlite://{}", data_dir.join("bench.db").display());
-        return bench("SQLite", url).await;
+        let url = format!("sqlite://{}", data_dir.path().join("bench.db").display());
+        config.database_url = Some(url);
+        return bench("SQLite", config).await;
     };
     let name = format!("tidewatch_bench_{}", std::process::id());
     let mut admin = AsyncPgConnection::establish(&admin_url).await?;
@@ -98,7 +102,8 @@ where
     let base = admin_url
         .rsplit_once('/')
         .map_or(admin_url.as_str(), |(base, _)| base);
-    let outcome = bench("PostgreSQL", format!("{base}/{name}")).await;
+    config.database_url = Some(format!("{base}/{name}"));
+    let outcome = bench("PostgreSQL", config).await;
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;

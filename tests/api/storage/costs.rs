@@ -82,13 +82,8 @@ fn http_case(name: &str) -> NewCase {
     }
 }
 
-/// `startRun` as its resolver does it (after authentication): the project
-/// access check, then the service. Before connections were passed down, this
-/// took 11 statements on 6 checkouts on both backends; with a connection per
-/// model call, 11 on 5; with the whole start in one transaction, 11 on 2 (the
-/// access check, and the transaction).
-async fn measure_start_run(backend: Backend) -> (u64, u64) {
-    let node = BareNode::start(backend).await;
+/// Ada, a user, and the id of her project with `cases` HTTP cases.
+async fn project_with_cases(node: &BareNode, cases: usize) -> (Viewer, String) {
     let app = &node.app;
     let ada = node.viewer("ada").await;
     let project = create_project(app, &ada, "Measured", None, None)
@@ -97,22 +92,38 @@ async fn measure_start_run(backend: Backend) -> (u64, u64) {
     let access = ProjectAccess::require(app, &ada, &project.id, ProjectRole::Member)
         .await
         .expect("access");
-    for name in ["one", "two", "three"] {
-        create_case(app, &access, http_case(name))
+    for index in 0..cases {
+        create_case(app, &access, http_case(&format!("case {index}")))
             .await
             .expect("case");
     }
-    let (statements, checkouts) = node.counts();
-    let access = ProjectAccess::require(app, &ada, &project.id, ProjectRole::Member)
-        .await
-        .expect("access");
-    let request = StartRun {
+    (ada, project.id)
+}
+
+/// A run of every case of the project.
+fn every_case() -> StartRun {
+    StartRun {
         case_ids: None,
         tags: Vec::new(),
         environment_id: None,
         max_workers: None,
-    };
-    let run = start_run(app, &access, request, RunTrigger::Manual)
+    }
+}
+
+/// `startRun` as its resolver does it (after authentication): the project
+/// access check, then the service. Before connections were passed down, this
+/// took 11 statements on 6 checkouts on both backends; with a connection per
+/// model call, 11 on 5; with the whole start in one transaction, 11 on 2 (the
+/// access check, and the transaction).
+async fn measure_start_run(backend: Backend) -> (u64, u64) {
+    let node = BareNode::start(backend).await;
+    let app = &node.app;
+    let (ada, project) = project_with_cases(&node, 3).await;
+    let (statements, checkouts) = node.counts();
+    let access = ProjectAccess::require(app, &ada, &project, ProjectRole::Member)
+        .await
+        .expect("access");
+    let run = start_run(app, &access, every_case(), RunTrigger::Manual)
         .await
         .expect("run");
     assert_eq!(run.total, 3);
@@ -155,26 +166,12 @@ async fn group_write_costs(backend: Backend) {
 
     let node = BareNode::start(backend).await;
     let app = &node.app;
-    let ada = node.viewer("ada").await;
-    let project = create_project(app, &ada, "Grouped", None, None)
-        .await
-        .expect("project");
-    let access = ProjectAccess::require(app, &ada, &project.id, ProjectRole::Member)
+    let (ada, project) = project_with_cases(&node, 41).await;
+    let access = ProjectAccess::require(app, &ada, &project, ProjectRole::Member)
         .await
         .expect("access");
-    for index in 0..41 {
-        create_case(app, &access, http_case(&format!("case {index}")))
-            .await
-            .expect("case");
-    }
-    let request = StartRun {
-        case_ids: None,
-        tags: Vec::new(),
-        environment_id: None,
-        max_workers: None,
-    };
     // Without the node's driver the run stays queued: the writes are the test's.
-    let run = start_run(app, &access, request, RunTrigger::Manual)
+    let run = start_run(app, &access, every_case(), RunTrigger::Manual)
         .await
         .expect("run");
     let mut conn = app.db.conn().await.expect("conn");
