@@ -17,7 +17,7 @@ use crate::runs::model::{RunFilter, RunRow};
 use crate::servers::model::{ServerFilter, ServerRow, ServerStatus};
 
 use super::alerts::model::AlertRow;
-use super::alerts::AlertState;
+use super::alerts::state::AlertState;
 
 /// Most firing alerts and audit entries on a dashboard.
 const RECENT: i64 = 20;

@@ -297,7 +297,7 @@ async fn evaluate_alerts(app: Arc<App>) {
                 continue;
             }
         }
-        if let Err(error) = super::alerts::evaluate(&app).await {
+        if let Err(error) = super::alerts::evaluate::evaluate(&app).await {
             tracing::warn!(%error, "alert evaluation failed");
         }
     }

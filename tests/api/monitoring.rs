@@ -133,7 +133,7 @@ backend_test! {
 
         let mut socket = app.subscribed_socket(Protocol::TransportWs, json!({ "token": ada.access_token })).await;
         socket.subscribe("a", &format!("subscription {{ alerts(projectId: \"{project}\") {{ id state value firedAt resolvedAt }} }}")).await;
-        app.subscribed_to(&tidewatch::monitoring::alerts::alerts_topic(&project), 1).await;
+        app.subscribed_to(&tidewatch::monitoring::alerts::state::alerts_topic(&project), 1).await;
 
         let report = "mutation($input: ReportMetricsInput!) { reportMetrics(input: $input) { accepted } }";
         app.graphql(Some(&token), report, json!({ "input": { "serverId": server, "samples": [{ "metric": "cpu_percent", "value": 97.5 }] } }))

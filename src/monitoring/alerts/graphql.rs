@@ -9,7 +9,8 @@ use crate::graphql::{utc, ContextExt};
 use crate::projects::model::ProjectRole;
 
 use super::model::{AlertRow, AlertRuleRow, SilenceRow};
-use super::{AlertState, Comparison, NewRule, Severity};
+use super::service::NewRule;
+use super::state::{AlertState, Comparison, Severity};
 
 /// A threshold rule on a metric.
 pub struct AlertRule(pub AlertRuleRow);
@@ -272,7 +273,7 @@ impl AlertMutation {
             for_secs: input.for_secs,
             severity: input.severity,
         };
-        let row = super::create_rule(ctx.app(), &access, new).await?;
+        let row = super::service::create_rule(ctx.app(), &access, new).await?;
         Ok(AlertRulePayload {
             alert_rule: AlertRule(row),
         })
@@ -287,7 +288,7 @@ impl AlertMutation {
         let (rule, access) = ctx
             .object_access::<AlertRuleRow>(&input.id, ProjectRole::Maintainer)
             .await?;
-        super::delete_rule(ctx.app(), &access, &rule).await?;
+        super::service::delete_rule(ctx.app(), &access, &rule).await?;
         Ok(input.id)
     }
 
@@ -300,7 +301,7 @@ impl AlertMutation {
         let access = ctx
             .project_access(&input.project_id, ProjectRole::Maintainer)
             .await?;
-        let row = super::create_silence(
+        let row = super::service::create_silence(
             ctx.app(),
             &access,
             input.rule_id.map(|id| id.0),
@@ -323,7 +324,7 @@ impl AlertMutation {
         let (silence, access) = ctx
             .object_access::<SilenceRow>(&input.id, ProjectRole::Maintainer)
             .await?;
-        super::end_silence(ctx.app(), &access, &silence).await?;
+        super::service::end_silence(ctx.app(), &access, &silence).await?;
         Ok(input.id)
     }
 }
@@ -344,7 +345,7 @@ impl AlertSubscription {
         Ok(ctx
             .app()
             .bus
-            .subscribe_json::<AlertRow>(&super::alerts_topic(access.project_id()))
+            .subscribe_json::<AlertRow>(&super::state::alerts_topic(access.project_id()))
             .map(Alert))
     }
 }

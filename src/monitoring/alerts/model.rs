@@ -11,7 +11,7 @@ use crate::db::{Conn, DbResult};
 use crate::db_run;
 use crate::projects::scope::ProjectScope;
 
-use super::{AlertState, Comparison, Severity};
+use super::state::{AlertState, Comparison, Severity};
 
 crate::stored_id!(
     /// The id of an alert rule: rule and server ids travel side by side in
