@@ -256,6 +256,14 @@ impl Database {
     }
 }
 
+/// `(?,?,…),(?,?,…),…`: `rows` groups of `columns` placeholders, the `VALUES`
+/// list of a multi-row statement on SQLite (which diesel builds only for
+/// synchronous connections).
+pub fn placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(","));
+    vec![row; rows].join(",")
+}
+
 /// The current time as both backends store it: UTC, whole microseconds.
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
@@ -296,4 +304,14 @@ async fn migrate_postgres(url: String) -> anyhow::Result<()> {
         outcome
     })
     .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders;
+
+    #[test]
+    fn placeholders_have_one_group_per_row() {
+        assert_eq!(placeholders(2, 3), "(?,?,?),(?,?,?)");
+    }
 }

@@ -10,7 +10,7 @@ use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::{Backend, BackendConn, Conn, DbResult, SqliteConn};
+use crate::db::{placeholders, Backend, BackendConn, Conn, DbResult, SqliteConn};
 
 use super::samples::{rollups_of, RollupRow, SampleRow};
 
@@ -145,12 +145,6 @@ async fn insert_batch_sqlite(
     Ok(())
 }
 
-/// `(?,?,…),(?,?,…),…`: `rows` groups of `columns` placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let row = format!("({})", vec!["?"; columns].join(","));
-    vec![row; rows].join(",")
-}
-
 /// Samples as one array per column, for PostgreSQL's `UNNEST`.
 struct SampleColumns<'a> {
     server_ids: Vec<&'a str>,
@@ -194,15 +188,5 @@ impl<'a> RollupColumns<'a> {
             mins: rollups.iter().map(|r| r.value_min).collect(),
             maxes: rollups.iter().map(|r| r.value_max).collect(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::placeholders;
-
-    #[test]
-    fn placeholders_have_one_group_per_row() {
-        assert_eq!(placeholders(2, 3), "(?,?,?),(?,?,?)");
     }
 }

@@ -9,7 +9,7 @@ use diesel::sqlite::Sqlite;
 use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
 
 use crate::db::schema::{run_cases, run_events, runs};
-use crate::db::{Conn, DbResult};
+use crate::db::{placeholders, Conn, DbResult};
 use crate::db_run;
 
 use super::model::{CaseCompletion, NewEvent, RunCaseId, RunEventRow, RunId, RunRow};
@@ -29,32 +29,30 @@ impl RunRow {
         starts: &[(RunCaseId, NewEvent)],
         at: NaiveDateTime,
     ) -> DbResult<Vec<RunEventRow>> {
-        {
-            let mut events = Vec::with_capacity(starts.len());
-            for chunk in starts.chunks(CHUNK) {
-                let ids: Vec<&str> = chunk.iter().map(|(id, _)| &**id).collect();
-                let last_seq = db_run!(&mut *conn, |conn| {
-                    diesel::update(run_cases::table.filter(run_cases::id.eq_any(&ids)))
-                        .set(run_cases::status.eq(CaseResultStatus::Running))
-                        .execute(conn)
-                        .await?;
-                    diesel::update(runs::table.find(id))
-                        .set(runs::next_seq.eq(runs::next_seq + chunk_len(chunk.len())))
-                        .returning(runs::next_seq)
-                        .get_result::<i64>(conn)
-                        .await
-                })?;
-                let first_seq = last_seq - chunk_len(chunk.len()) + 1;
-                let rows: Vec<RunEventRow> = chunk
-                    .iter()
-                    .zip(first_seq..)
-                    .map(|((_, event), seq)| event_row(id, seq, event, at))
-                    .collect();
-                insert_events(conn, &rows).await?;
-                events.extend(rows);
-            }
-            Ok(events)
+        let mut events = Vec::with_capacity(starts.len());
+        for chunk in starts.chunks(CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _)| &**id).collect();
+            let last_seq = db_run!(&mut *conn, |conn| {
+                diesel::update(run_cases::table.filter(run_cases::id.eq_any(&ids)))
+                    .set(run_cases::status.eq(CaseResultStatus::Running))
+                    .execute(conn)
+                    .await?;
+                diesel::update(runs::table.find(id))
+                    .set(runs::next_seq.eq(runs::next_seq + chunk_len(chunk.len())))
+                    .returning(runs::next_seq)
+                    .get_result::<i64>(conn)
+                    .await
+            })?;
+            let first_seq = last_seq - chunk_len(chunk.len()) + 1;
+            let rows: Vec<RunEventRow> = chunk
+                .iter()
+                .zip(first_seq..)
+                .map(|((_, event), seq)| event_row(id, seq, event, at))
+                .collect();
+            insert_events(conn, &rows).await?;
+            events.extend(rows);
         }
+        Ok(events)
     }
 
     /// Stores case results, counts them into the run and appends one event per
@@ -67,53 +65,51 @@ impl RunRow {
         event_of: &(dyn Fn(&CaseCompletion, &RunRow) -> NewEvent + Sync),
         at: NaiveDateTime,
     ) -> DbResult<(Self, Vec<RunEventRow>)> {
-        {
-            let mut events = Vec::with_capacity(completions.len());
-            let mut run = None;
-            for chunk in completions.chunks(CHUNK) {
-                store_results(conn, chunk, at).await?;
-                let counted = Counts::of(chunk);
-                let after: RunRow = db_run!(&mut *conn, |conn| {
-                    diesel::update(runs::table.find(id))
-                        .set((
-                            runs::passed.eq(runs::passed + counted.passed),
-                            runs::failed.eq(runs::failed + counted.failed),
-                            runs::errored.eq(runs::errored + counted.errored),
-                            runs::skipped.eq(runs::skipped + counted.skipped),
-                            runs::next_seq.eq(runs::next_seq + chunk_len(chunk.len())),
-                        ))
-                        .returning(RunRow::as_returning())
-                        .get_result(conn)
-                        .await
-                })?;
-                // The run as it was before this chunk, then counted result by result.
-                let mut so_far = after.clone();
-                so_far.passed -= counted.passed;
-                so_far.failed -= counted.failed;
-                so_far.errored -= counted.errored;
-                so_far.skipped -= counted.skipped;
-                let first_seq = after.next_seq - chunk_len(chunk.len()) + 1;
-                let mut rows = Vec::with_capacity(chunk.len());
-                for (completion, seq) in chunk.iter().zip(first_seq..) {
-                    *Counts::field(&mut so_far, completion.status) += 1;
-                    rows.push(event_row(id, seq, &event_of(completion, &so_far), at));
-                }
-                insert_events(conn, &rows).await?;
-                events.extend(rows);
-                run = Some(after);
+        let mut events = Vec::with_capacity(completions.len());
+        let mut run = None;
+        for chunk in completions.chunks(CHUNK) {
+            store_results(conn, chunk, at).await?;
+            let counted = Counts::of(chunk);
+            let after: RunRow = db_run!(&mut *conn, |conn| {
+                diesel::update(runs::table.find(id))
+                    .set((
+                        runs::passed.eq(runs::passed + counted.passed),
+                        runs::failed.eq(runs::failed + counted.failed),
+                        runs::errored.eq(runs::errored + counted.errored),
+                        runs::skipped.eq(runs::skipped + counted.skipped),
+                        runs::next_seq.eq(runs::next_seq + chunk_len(chunk.len())),
+                    ))
+                    .returning(RunRow::as_returning())
+                    .get_result(conn)
+                    .await
+            })?;
+            // The run as it was before this chunk, then counted result by result.
+            let mut so_far = after.clone();
+            so_far.passed -= counted.passed;
+            so_far.failed -= counted.failed;
+            so_far.errored -= counted.errored;
+            so_far.skipped -= counted.skipped;
+            let first_seq = after.next_seq - chunk_len(chunk.len()) + 1;
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (completion, seq) in chunk.iter().zip(first_seq..) {
+                *Counts::field(&mut so_far, completion.status) += 1;
+                rows.push(event_row(id, seq, &event_of(completion, &so_far), at));
             }
-            let run = match run {
-                Some(run) => run,
-                None => db_run!(&mut *conn, |conn| {
-                    runs::table
-                        .find(id)
-                        .select(RunRow::as_select())
-                        .first(conn)
-                        .await
-                })?,
-            };
-            Ok((run, events))
+            insert_events(conn, &rows).await?;
+            events.extend(rows);
+            run = Some(after);
         }
+        let run = match run {
+            Some(run) => run,
+            None => db_run!(&mut *conn, |conn| {
+                runs::table
+                    .find(id)
+                    .select(RunRow::as_select())
+                    .first(conn)
+                    .await
+            })?,
+        };
+        Ok((run, events))
     }
 }
 
@@ -177,9 +173,9 @@ async fn insert_events(conn: &mut Conn, rows: &[RunEventRow]) -> DbResult<()> {
     db_run!(conn,
         // diesel builds no multi-row INSERT for SQLite: one with a `VALUES` list.
         sqlite: |conn| {
-            let values = vec!["(?,?,?,?,?)"; rows.len()].join(",");
             let sql = format!(
-                "INSERT INTO run_events (run_id, seq, kind, payload, created_at) VALUES {values}"
+                "INSERT INTO run_events (run_id, seq, kind, payload, created_at) VALUES {}",
+                placeholders(rows.len(), 5)
             );
             let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
             for row in rows {
@@ -213,10 +209,10 @@ async fn store_results(
          sealed_captures = v.sealed_captures, finished_at = ";
     db_run!(conn,
         sqlite: |conn| {
-            let values = vec!["(?,?,?,?,?)"; chunk.len()].join(",");
             let sql = format!(
-                "WITH v(id, status, duration_ms, result, sealed_captures) AS (VALUES {values}) \
-                 UPDATE run_cases {SET}? FROM v WHERE run_cases.id = v.id"
+                "WITH v(id, status, duration_ms, result, sealed_captures) AS (VALUES {}) \
+                 UPDATE run_cases {SET}? FROM v WHERE run_cases.id = v.id",
+                placeholders(chunk.len(), 5)
             );
             let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
             for completion in chunk {
